@@ -1,1 +1,10 @@
-//! cnosdb-migrate
+//! cnosdb-migrate: moves a CnosDB 2.3 meta store to CnosDB 2.4.x.
+//!
+//! The engine is offline: [`dump`] reads either dump form, [`rules`] converts each record for a
+//! [`target::Target`], and [`pipeline`] joins them into a restore-ready file with an audit
+//! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
+
+pub mod dump;
+pub mod error;
+
+pub use error::{Error, InputError, Result};

@@ -1,0 +1,9 @@
+//! Reading dumps: form detection, line splitting and key classification.
+
+mod frame;
+mod key;
+mod reader;
+
+pub use frame::is_frame_line;
+pub use key::{Key, KeyKind};
+pub use reader::{DumpReader, Form, Record, MAX_LINE_BYTES};
