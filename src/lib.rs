@@ -4,7 +4,11 @@
 //! [`target::Target`], and [`pipeline`] joins them into a restore-ready file with an audit
 //! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
 
+pub mod commands;
 pub mod dump;
 pub mod error;
+pub mod filter;
+pub mod output;
+pub mod target;
 
 pub use error::{Error, InputError, Result};

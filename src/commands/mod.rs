@@ -1,0 +1,3 @@
+//! One module per subcommand: its arguments (clap) and its `run`, returning the exit code.
+
+pub mod transform;
