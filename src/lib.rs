@@ -8,7 +8,9 @@ pub mod commands;
 pub mod dump;
 pub mod error;
 pub mod filter;
+pub mod json;
 pub mod output;
+pub mod rules;
 pub mod target;
 
 pub use error::{Error, InputError, Result};
