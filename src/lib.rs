@@ -10,6 +10,8 @@ pub mod error;
 pub mod filter;
 pub mod json;
 pub mod output;
+pub mod pipeline;
+pub mod report;
 pub mod rules;
 pub mod target;
 
