@@ -21,6 +21,8 @@ pub struct TransformOptions {
     pub rename_cluster: Option<String>,
     /// Leave the source's `root` user and its memberships out.
     pub keep_target_root: bool,
+    /// Compute the SHA-256 of input and output for the summary.
+    pub checksums: bool,
 }
 
 impl TransformOptions {
@@ -31,6 +33,7 @@ impl TransformOptions {
             filter: Filter::default(),
             rename_cluster: None,
             keep_target_root: false,
+            checksums: false,
         }
     }
 }
@@ -85,10 +88,10 @@ pub fn transform<R: Read, W: Write>(
     opts: &TransformOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
-    let mut reader = DumpReader::new(HashingReader::new(input));
+    let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
     let mut run = Run {
         opts,
-        out: HashingWriter::new(output),
+        out: HashingWriter::new(output, opts.checksums),
         observer,
         summary: Summary::new(opts.rules.target),
         user_ids: HashSet::new(),

@@ -31,7 +31,8 @@ pub struct TransformArgs {
     /// Write to stdout as records are converted, instead of only after the whole input was accepted.
     #[arg(long)]
     pub stream: bool,
-    /// Write the audit trail here: one JSON line per input record, then a summary with SHA-256s.
+    /// Write the audit trail here: one JSON line per input record, then a summary with the
+    /// SHA-256 of input and output (also printed on stderr).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// No summary on stderr.
@@ -90,6 +91,7 @@ impl TransformArgs {
             filter: self.filter.clone(),
             rename_cluster: self.rename_cluster.clone(),
             keep_target_root: self.keep_target_root,
+            checksums: self.report.is_some(),
         })
     }
 }
