@@ -203,9 +203,7 @@ impl Summary {
             s += &format!("{} CRLF line endings normalized to LF\n", self.crlf_lines);
         }
         if !self.output_sha256.is_empty() {
-            if !self.output_sha256.is_empty() {
-                s += &format!("output sha256 {}\n", self.output_sha256);
-            }
+            s += &format!("output sha256 {}\n", self.output_sha256);
         }
         s
     }
