@@ -5,16 +5,16 @@
 //! ```
 //!
 //! Options
-//! - `--size N[K|M|G]`  approximate output size (binary units: 1M = 1 MiB); default 16M.
-//!                      The size is measured on the `/dump` form; `--form debug` adds the two
-//!                      banner lines and 2 bytes (`* `) per record on top, so both forms carry
-//!                      byte-identical records for the same seed and size.
-//! - `--form debug|dump` `/debug` frame (2.3 banners, `* KEY: VALUE`) or plain `/dump` (`KEY: VALUE`);
-//!                      default `debug`.
-//! - `--seed N`         PRNG seed (u64); default 42. Same seed + size => same bytes, on any machine.
-//! - `--cluster NAME`   cluster name in every key; default `cluster_xxx`.
-//! - `-o FILE`          output file; default stdout.
-//! - `--stats`          print a per-record-kind byte breakdown to stderr.
+//! - `--size N[K|M|G]`: approximate output size (binary units: 1M = 1 MiB); default 16M. The size
+//!   is measured on the `/dump` form; `--form debug` adds the two banner lines and 2 bytes (`* `)
+//!   per record on top, so both forms carry byte-identical records for the same seed and size.
+//!   Below ~25K the skeleton (users, tenants, ...) alone is larger than asked for.
+//! - `--form debug|dump`: `/debug` frame (2.3 banners, `* KEY: VALUE`) or plain `/dump`
+//!   (`KEY: VALUE`); default `debug`.
+//! - `--seed N`: PRNG seed (u64); default 42. Same seed + size => same bytes, on any machine.
+//! - `--cluster NAME`: cluster name in every key; default `cluster_xxx`.
+//! - `-o FILE`: output file; default stdout.
+//! - `--stats`: print a per-record-kind byte breakdown and the speed to stderr.
 //!
 //! What comes out (shapes from `shared/research/meta-format.md` §4.3/§4.4/§5.3, field order as
 //! 2.3.5.4's serde emits it, compact JSON, u128 ids as bare integers, keys unique and in
@@ -222,8 +222,18 @@ enum Cat {
     Stream,
 }
 const CAT_NAMES: [&str; 12] = [
-    "global", "data_node", "tenant", "limiter", "role", "member", "user", "database", "bucket",
-    "tskv_table", "external_table", "stream_table",
+    "global",
+    "data_node",
+    "tenant",
+    "limiter",
+    "role",
+    "member",
+    "user",
+    "database",
+    "bucket",
+    "tskv_table",
+    "external_table",
+    "stream_table",
 ];
 
 const DEBUG_HEAD: &[u8] = b"******---------------------------******\n";
@@ -241,7 +251,14 @@ struct Out<W: Write> {
 
 impl<W: Write> Out<W> {
     fn new(w: W, debug: bool) -> io::Result<Self> {
-        let mut o = Out { w, debug, bytes: 0, records: 0, last_key: Vec::new(), stats: [(0, 0); 12] };
+        let mut o = Out {
+            w,
+            debug,
+            bytes: 0,
+            records: 0,
+            last_key: Vec::new(),
+            stats: [(0, 0); 12],
+        };
         if o.debug {
             o.w.write_all(DEBUG_HEAD)?;
         }
@@ -292,6 +309,7 @@ fn line_len(key: &[u8], val: &[u8]) -> u64 {
 // Vocabulary
 // ---------------------------------------------------------------------------------------------
 
+#[rustfmt::skip]
 const TENANT_WORDS: &[&str] = &[
     "acme", "aurora", "beacon", "cobalt", "deltagrid", "evergreen", "falcon", "granite", "harbor",
     "helios", "ionic", "juniper", "kestrel", "lumen", "meridian", "nimbus", "northwind", "orbit",
@@ -299,44 +317,49 @@ const TENANT_WORDS: &[&str] = &[
     "xenon", "yonder", "zephyr", "atlas", "boreal",
 ];
 
+#[rustfmt::skip]
 const DB_WORDS: &[&str] = &[
     "telemetry", "metrics", "iot", "fleet", "sensors", "scada", "energy", "grid", "weather",
     "monitor", "apm", "logs_agg", "billing", "devices", "factory", "vehicles", "smartmeter",
     "infra", "k8s", "network", "edge", "plant", "hvac", "trading", "ops",
 ];
 
+#[rustfmt::skip]
 const MEASUREMENT_WORDS: &[&str] = &[
-    "air", "cpu", "mem", "disk", "diskio", "net", "kernel", "processes", "swap", "system",
-    "nginx", "http_requests", "jvm", "gc", "mysql", "redis", "kafka", "meter", "inverter",
-    "battery", "turbine", "pump", "valve", "boiler", "chiller", "gps", "obd", "engine", "tire",
-    "sensor", "station", "ups", "pdu", "router", "switch", "modem", "camera", "door", "elevator",
-    "weather", "soil", "water_quality", "air_quality", "vibration", "motor", "robot", "plc",
-    "conveyor", "spindle",
+    "air", "cpu", "mem", "disk", "diskio", "net", "kernel", "processes", "swap", "system", "nginx",
+    "http_requests", "jvm", "gc", "mysql", "redis", "kafka", "meter", "inverter", "battery",
+    "turbine", "pump", "valve", "boiler", "chiller", "gps", "obd", "engine", "tire", "sensor",
+    "station", "ups", "pdu", "router", "switch", "modem", "camera", "door", "elevator", "weather",
+    "soil", "water_quality", "air_quality", "vibration", "motor", "robot", "plc", "conveyor",
+    "spindle",
 ];
 
+#[rustfmt::skip]
 const TAG_WORDS: &[&str] = &[
     "host", "region", "az", "datacenter", "rack", "device_id", "sensor_id", "vehicle_id", "line",
     "plant", "site", "building", "floor", "room", "vendor", "model", "firmware", "app", "service",
-    "env", "cluster", "namespace", "pod", "container", "node", "instance", "job", "city",
-    "country", "station", "owner", "channel", "protocol", "interface", "direction", "status_code",
-    "method", "route", "shard", "zone", "gateway", "asset_id", "meter_id", "customer",
+    "env", "cluster", "namespace", "pod", "container", "node", "instance", "job", "city", "country",
+    "station", "owner", "channel", "protocol", "interface", "direction", "status_code", "method",
+    "route", "shard", "zone", "gateway", "asset_id", "meter_id", "customer",
 ];
 
+#[rustfmt::skip]
 const FIELD_WORDS: &[&str] = &[
     "temperature", "humidity", "pressure", "voltage", "current", "power", "energy", "frequency",
     "rpm", "speed", "latitude", "longitude", "altitude", "heading", "fuel_level", "battery_level",
     "signal_strength", "rssi", "snr", "cpu_usage", "usage_system", "usage_user", "usage_idle",
-    "usage_iowait", "mem_used", "mem_free", "mem_cached", "swap_used", "read_bytes",
-    "write_bytes", "disk_used", "inodes_free", "rx_bytes", "tx_bytes", "rx_errors", "tx_dropped",
-    "load1", "load5", "load15", "uptime", "requests", "errors", "latency_p50", "latency_p95",
-    "latency_p99", "queue_depth", "connections", "threads", "gc_pause", "heap_used",
-    "visibility", "wind_speed", "wind_direction", "rainfall", "pm25", "pm10", "co2", "noise_db",
-    "flow_rate", "level", "torque", "vibration_rms", "status", "message", "error_code",
-    "is_online", "alarm", "door_open", "fw_version", "reading", "counter", "total_count",
-    "duration_ms", "bytes_in", "bytes_out", "packets_in", "packets_out", "retries", "power_factor",
-    "active_energy", "reactive_power", "soc", "soh", "cell_voltage_max", "cell_voltage_min",
+    "usage_iowait", "mem_used", "mem_free", "mem_cached", "swap_used", "read_bytes", "write_bytes",
+    "disk_used", "inodes_free", "rx_bytes", "tx_bytes", "rx_errors", "tx_dropped", "load1", "load5",
+    "load15", "uptime", "requests", "errors", "latency_p50", "latency_p95", "latency_p99",
+    "queue_depth", "connections", "threads", "gc_pause", "heap_used", "visibility", "wind_speed",
+    "wind_direction", "rainfall", "pm25", "pm10", "co2", "noise_db", "flow_rate", "level", "torque",
+    "vibration_rms", "status", "message", "error_code", "is_online", "alarm", "door_open",
+    "fw_version", "reading", "counter", "total_count", "duration_ms", "bytes_in", "bytes_out",
+    "packets_in", "packets_out", "retries", "power_factor", "active_energy", "reactive_power",
+    "soc", "soh", "cell_voltage_max", "cell_voltage_min",
 ];
 
+#[rustfmt::skip]
 const FIRST_NAMES: &[&str] = &[
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
     "nia", "oscar", "peggy", "quinn", "rupert", "sybil", "trent", "uma", "victor", "wendy",
@@ -344,11 +367,13 @@ const FIRST_NAMES: &[&str] = &[
     "fatima", "lucas", "sofia", "mateo", "elena", "noah", "emma",
 ];
 
+#[rustfmt::skip]
 const LAST_NAMES: &[&str] = &[
     "smith", "jones", "wang", "li", "zhang", "liu", "chen", "garcia", "muller", "rossi", "kim",
     "park", "sato", "novak", "silva", "kowalski", "nguyen", "ivanov", "dubois", "jensen",
 ];
 
+#[rustfmt::skip]
 const SERVICE_WORDS: &[&str] = &[
     "svc_ingest", "svc_grafana", "svc_etl", "svc_alerting", "svc_backup", "svc_telegraf",
     "svc_flink", "svc_datax", "svc_report", "svc_api",
@@ -357,37 +382,31 @@ const SERVICE_WORDS: &[&str] = &[
 /// Names a real cluster had: quoted identifiers with non-ASCII letters.
 const ODD_USER_NAMES: &[&str] = &["张伟", "李娜_ops", "josé_garcía", "søren", "müller_ro"];
 
+#[rustfmt::skip]
 const ROLE_WORDS: &[&str] = &[
     "analyst", "readonly", "writer", "ops", "dba", "dashboard", "etl", "auditor", "dev", "sre",
     "data_science", "ingest",
 ];
 
+#[rustfmt::skip]
 const TENANT_COMMENTS: &[&str] = &[
-    "production IoT fleet",
-    "billing team - \"critical\" workloads",
-    "测试租户",
-    "legacy {v1} workloads }}",
-    "edge sites: EU/US",
-    "shared staging",
-    "customer onboarding (trial)",
-    "password: rotated monthly",
+    "production IoT fleet", "billing team - \"critical\" workloads", "测试租户",
+    "legacy {v1} workloads }}", "edge sites: EU/US", "shared staging",
+    "customer onboarding (trial)", "password: rotated monthly",
 ];
 
+#[rustfmt::skip]
 const USER_COMMENTS: &[&str] = &[
-    "grafana read account",
-    "on-call SRE",
-    "ETL job, do not delete",
-    "created by ticket OPS-1234",
-    "外包团队",
-    "contractor \"temp\" access",
-    "password: rotated monthly",
-    "backup \\ restore operator",
+    "grafana read account", "on-call SRE", "ETL job, do not delete", "created by ticket OPS-1234",
+    "外包团队", "contractor \"temp\" access", "password: rotated monthly", "backup \\ restore operator",
 ];
 
+#[rustfmt::skip]
 const LIMITER_KINDS: &[&str] = &[
     "coord_data_in", "coord_data_out", "coord_queries", "coord_writes", "http_data_in",
     "http_data_out", "http_queries", "http_writes",
 ];
+#[rustfmt::skip]
 const LIMITER_KIND_NAMES: &[&str] = &[
     "CoordDataIn", "CoordDataOut", "CoordQueries", "CoordWrites", "HttpDataIn", "HttpDataOut",
     "HttpQueries", "HttpWrites",
@@ -398,14 +417,34 @@ const USAGE_TABLES: &[(&str, &[&str])] = &[
     ("coord_data_out", &["database", "node_id", "tenant"]),
     ("coord_queries", &["database", "node_id", "tenant"]),
     ("coord_writes", &["database", "node_id", "tenant"]),
-    ("http_data_in", &["api", "database", "host", "node_id", "tenant", "user"]),
-    ("http_data_out", &["api", "database", "host", "node_id", "tenant", "user"]),
-    ("http_queries", &["api", "database", "host", "node_id", "tenant", "user"]),
-    ("http_writes", &["api", "database", "host", "node_id", "tenant", "user"]),
+    (
+        "http_data_in",
+        &["api", "database", "host", "node_id", "tenant", "user"],
+    ),
+    (
+        "http_data_out",
+        &["api", "database", "host", "node_id", "tenant", "user"],
+    ),
+    (
+        "http_queries",
+        &["api", "database", "host", "node_id", "tenant", "user"],
+    ),
+    (
+        "http_writes",
+        &["api", "database", "host", "node_id", "tenant", "user"],
+    ),
     ("sql_data_in", &["database", "node_id", "tenant"]),
-    ("vnode_cache_size", &["database", "node_id", "tenant", "vnode_id"]),
-    ("vnode_disk_storage", &["database", "node_id", "tenant", "vnode_id"]),
+    (
+        "vnode_cache_size",
+        &["database", "node_id", "tenant", "vnode_id"],
+    ),
+    (
+        "vnode_disk_storage",
+        &["database", "node_id", "tenant", "vnode_id"],
+    ),
 ];
+
+const PRIVILEGES: [&[u8]; 3] = [b"\"Read\"", b"\"Write\"", b"\"Full\""];
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const BCRYPT64: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -533,7 +572,13 @@ struct DbOpts {
 
 impl DbOpts {
     fn all_null() -> Self {
-        DbOpts { ttl: Dur::Null, shard: None, vnode: Dur::Null, replica: None, prec: None }
+        DbOpts {
+            ttl: Dur::Null,
+            shard: None,
+            vnode: Dur::Null,
+            replica: None,
+            prec: None,
+        }
     }
     fn prec(&self) -> Prec {
         self.prec.unwrap_or(Prec::Ns)
@@ -581,8 +626,8 @@ fn push_bucket_json(
     b.extend_from_slice(b",\"end_time\":");
     push_u64(b, end);
     b.extend_from_slice(b",\"shard_group\":[");
-    let mut off = rng.below_usize(nodes.len());
-    for s in 0..shards {
+    let first = rng.below_usize(nodes.len());
+    for (off, s) in (first..).zip(0..shards) {
         if s > 0 {
             b.push(b',');
         }
@@ -609,7 +654,6 @@ fn push_bucket_json(
             b.extend_from_slice(b"\"}");
         }
         b.extend_from_slice(b"]}");
-        off += 1;
     }
     b.extend_from_slice(b"]}");
     id
@@ -625,7 +669,12 @@ struct IdAlloc {
 impl IdAlloc {
     fn take(&mut self) -> u32 {
         let id = self.next;
-        assert!(id < self.ceiling, "generator bug: id {} reached auto_incr_id {}", id, self.ceiling);
+        assert!(
+            id < self.ceiling,
+            "generator bug: id {} reached auto_incr_id {}",
+            id,
+            self.ceiling
+        );
         self.next += 1;
         id as u32
     }
@@ -655,6 +704,7 @@ struct Col {
     enc: &'static str,
 }
 
+#[allow(clippy::explicit_auto_deref)] // the deref pins the element type to &str
 fn encoding_for(rng: &mut Rng, k: ColKind) -> &'static str {
     match k {
         ColKind::Time => *rng.weighted(&[(9, "Default"), (1, "Delta")]),
@@ -707,7 +757,11 @@ fn gen_columns(rng: &mut Rng, cols: &mut Vec<Col>, prec: Prec) -> (u64, u64) {
     let max_tags = (ncols - 2).min(16);
     let ntags = 1 + ((max_tags as f64) * rng.unit().powf(1.6)) as usize;
     let ntags = ntags.min(max_tags);
-    let tail = if altered { rng.range(1, ((ncols - 1 - ntags) as u64).clamp(1, 8)) as usize } else { 0 };
+    let tail = if altered {
+        rng.range(1, ((ncols - 1 - ntags) as u64).clamp(1, 8)) as usize
+    } else {
+        0
+    };
     let nfields = ncols - 1 - ntags - tail;
     let (mut tag_used, mut field_used) = (0u128, 0u128);
     let mut id = 0u64;
@@ -717,33 +771,65 @@ fn gen_columns(rng: &mut Rng, cols: &mut Vec<Col>, prec: Prec) -> (u64, u64) {
             *id += 1; // a dropped column
         }
     };
-    cols.push(Col { id, name: "time".into(), kind: ColKind::Time, enc: encoding_for(rng, ColKind::Time) });
+    cols.push(Col {
+        id,
+        name: "time".into(),
+        kind: ColKind::Time,
+        enc: encoding_for(rng, ColKind::Time),
+    });
     bump(rng, &mut id);
     for _ in 0..ntags {
         let name = col_name(rng, TAG_WORDS, &mut tag_used, id);
-        cols.push(Col { id, name, kind: ColKind::Tag, enc: "Default" });
+        cols.push(Col {
+            id,
+            name,
+            kind: ColKind::Tag,
+            enc: "Default",
+        });
         bump(rng, &mut id);
     }
     for _ in 0..nfields {
         let k = field_kind(rng);
         let name = col_name(rng, FIELD_WORDS, &mut field_used, id);
-        cols.push(Col { id, name, kind: k, enc: encoding_for(rng, k) });
+        cols.push(Col {
+            id,
+            name,
+            kind: k,
+            enc: encoding_for(rng, k),
+        });
         bump(rng, &mut id);
     }
     for _ in 0..tail {
         let (k, name) = if rng.chance(0.2) {
             (ColKind::Tag, col_name(rng, TAG_WORDS, &mut tag_used, id))
         } else {
-            (field_kind(rng), col_name(rng, FIELD_WORDS, &mut field_used, id))
+            (
+                field_kind(rng),
+                col_name(rng, FIELD_WORDS, &mut field_used, id),
+            )
         };
         // tag and field word lists overlap in nothing, but tags and fields share a namespace:
         // make sure a name is never reused (names are unique per table).
-        let name = if cols.iter().any(|c| c.name == name) { format!("{}_{}", name, id) } else { name };
-        cols.push(Col { id, name, kind: k, enc: encoding_for(rng, k) });
+        let name = if cols.iter().any(|c| c.name == name) {
+            format!("{}_{}", name, id)
+        } else {
+            name
+        };
+        cols.push(Col {
+            id,
+            name,
+            kind: k,
+            enc: encoding_for(rng, k),
+        });
         bump(rng, &mut id);
     }
     let _ = prec;
-    let next_column_id = id + if altered && rng.chance(0.3) { rng.range(1, 3) } else { 0 };
+    let next_column_id = id
+        + if altered && rng.chance(0.3) {
+            rng.range(1, 3)
+        } else {
+            0
+        };
     (schema_id, next_column_id)
 }
 
@@ -819,7 +905,13 @@ fn push_tskv_json(
 }
 
 /// An arrow `Field` as arrow-schema 42 serializes it.
-fn push_arrow_field(b: &mut Vec<u8>, name: &str, data_type: &str, nullable: bool, metadata: &[(&str, String)]) {
+fn push_arrow_field(
+    b: &mut Vec<u8>,
+    name: &str,
+    data_type: &str,
+    nullable: bool,
+    metadata: &[(&str, String)],
+) {
     b.extend_from_slice(b"{\"name\":");
     push_str(b, name);
     b.extend_from_slice(b",\"data_type\":");
@@ -839,8 +931,16 @@ fn push_arrow_field(b: &mut Vec<u8>, name: &str, data_type: &str, nullable: bool
 }
 
 fn push_external_json(b: &mut Vec<u8>, rng: &mut Rng, tenant: &str, db: &str, name: &str) {
-    let (file_type, ext) = *rng.weighted(&[(5, ("CSV", "csv")), (3, ("PARQUET", "parquet")), (1, ("JSON", "json"))]);
-    let compression = if file_type != "PARQUET" && rng.chance(0.2) { "GZIP" } else { "" };
+    let (file_type, ext) = *rng.weighted(&[
+        (5, ("CSV", "csv")),
+        (3, ("PARQUET", "parquet")),
+        (1, ("JSON", "json")),
+    ]);
+    let compression = if file_type != "PARQUET" && rng.chance(0.2) {
+        "GZIP"
+    } else {
+        ""
+    };
     b.extend_from_slice(b"{\"ExternalTableSchema\":{\"tenant\":");
     push_str(b, tenant);
     b.extend_from_slice(b",\"db\":");
@@ -867,7 +967,14 @@ fn push_external_json(b: &mut Vec<u8>, rng: &mut Rng, tenant: &str, db: &str, na
     b.extend_from_slice(b"],\"has_header\":");
     push_bool(b, file_type == "CSV" && rng.chance(0.9));
     b.extend_from_slice(b",\"delimiter\":");
-    push_u64(b, if rng.chance(0.85) { 44 } else { *rng.pick(&[9, 59, 124]) });
+    push_u64(
+        b,
+        if rng.chance(0.85) {
+            44
+        } else {
+            *rng.pick(&[9, 59, 124])
+        },
+    );
     b.extend_from_slice(b",\"schema\":{\"fields\":[");
     let n = rng.range(2, 24);
     let mut used = 0u128;
@@ -878,7 +985,14 @@ fn push_external_json(b: &mut Vec<u8>, rng: &mut Rng, tenant: &str, db: &str, na
         let (fname, dt) = if i == 0 {
             ("time".to_string(), "{\"Timestamp\":[\"Nanosecond\",null]}")
         } else {
-            let dt = *rng.pick(&["\"Int64\"", "\"Float64\"", "\"Utf8\"", "\"Boolean\"", "\"UInt64\"", "\"Date32\""]);
+            let dt = *rng.pick(&[
+                "\"Int64\"",
+                "\"Float64\"",
+                "\"Utf8\"",
+                "\"Boolean\"",
+                "\"UInt64\"",
+                "\"Date32\"",
+            ]);
             (col_name(rng, FIELD_WORDS, &mut used, i), dt)
         };
         push_arrow_field(b, &fname, dt, i != 0, &[]);
@@ -918,7 +1032,10 @@ fn push_stream_json(
             ColKind::Unsigned => "\"UInt64\"".into(),
             ColKind::Boolean => "\"Boolean\"".into(),
         };
-        let mut md = [("_field_id", c.id.to_string()), ("_tag", (c.kind == ColKind::Tag).to_string())];
+        let mut md = [
+            ("_field_id", c.id.to_string()),
+            ("_tag", (c.kind == ColKind::Tag).to_string()),
+        ];
         if rng.chance(0.5) {
             md.swap(0, 1);
         }
@@ -950,7 +1067,8 @@ fn bcrypt_hash(rng: &mut Rng) -> String {
 }
 
 fn rsa_public_key(rng: &mut Rng) -> String {
-    let mut s = String::from("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA");
+    let mut s =
+        String::from("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA");
     for line in 0..6 {
         if line > 0 {
             s.push('\n');
@@ -1024,7 +1142,12 @@ struct Args {
 
 fn parse_size(s: &str) -> Option<u64> {
     let t = s.trim();
-    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix("ib")).or_else(|| t.strip_suffix('B')).or_else(|| t.strip_suffix('b')).unwrap_or(t);
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix("ib"))
+        .or_else(|| t.strip_suffix('B'))
+        .or_else(|| t.strip_suffix('b'))
+        .unwrap_or(t);
     let (num, mul) = match t.chars().last()? {
         'k' | 'K' => (&t[..t.len() - 1], 1u64 << 10),
         'm' | 'M' => (&t[..t.len() - 1], 1 << 20),
@@ -1032,7 +1155,7 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (t, 1),
     };
     let v: f64 = num.trim().parse().ok()?;
-    if !(v >= 0.0) {
+    if v.is_nan() || v < 0.0 {
         return None;
     }
     Some((v * mul as f64) as u64)
@@ -1046,7 +1169,14 @@ fn usage() -> ! {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { size: 16 << 20, debug: true, seed: 42, cluster: "cluster_xxx".into(), out: None, stats: false };
+    let mut a = Args {
+        size: 16 << 20,
+        debug: true,
+        seed: 42,
+        cluster: "cluster_xxx".into(),
+        out: None,
+        stats: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -1094,7 +1224,15 @@ fn parse_args() -> Args {
             "-o" | "--output" => a.out = Some(val("-o")).filter(|s| s != "-"),
             "--stats" => a.stats = true,
             "-h" | "--help" => {
-                eprintln!("{}", include_str!("gen_dump.rs").lines().take(20).map(|l| l.trim_start_matches("//!").trim_start_matches(' ')).collect::<Vec<_>>().join("\n"));
+                eprintln!(
+                    "{}",
+                    include_str!("gen_dump.rs")
+                        .lines()
+                        .take(20)
+                        .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
                 exit(0)
             }
             _ => {
@@ -1169,21 +1307,43 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
         let mut v = Vec::new();
         v.extend_from_slice(b"{\"id\":");
         push_u64(&mut v, n);
-        v.extend_from_slice(format!(",\"grpc_addr\":\"10.20.{}.{}:8903\"}}", rng.range(0, 3), 10 + n - 1000).as_bytes());
-        node_lines.push((format!("/{}/data_nodes/{}", c, n).into_bytes(), v, Cat::Node));
+        v.extend_from_slice(
+            format!(
+                ",\"grpc_addr\":\"10.20.{}.{}:8903\"}}",
+                rng.range(0, 3),
+                10 + n - 1000
+            )
+            .as_bytes(),
+        );
+        node_lines.push((
+            format!("/{}/data_nodes/{}", c, n).into_bytes(),
+            v,
+            Cat::Node,
+        ));
     }
     for &n in &nodes {
         let mut v = Vec::new();
         v.extend_from_slice(b"{\"id\":");
         push_u64(&mut v, n);
         v.extend_from_slice(b",\"disk_free\":");
-        push_u64(&mut v, rng.range(50, 4000) * 1_000_000_000 + rng.below(1_000_000_000));
+        push_u64(
+            &mut v,
+            rng.range(50, 4000) * 1_000_000_000 + rng.below(1_000_000_000),
+        );
         v.extend_from_slice(b",\"time\":");
         push_u64(&mut v, NOW_SECS + rng.below(60));
         v.extend_from_slice(b",\"status\":\"");
-        v.extend_from_slice(if rng.chance(0.1) { b"Unreachable" } else { b"Healthy" });
+        v.extend_from_slice(if rng.chance(0.1) {
+            b"Unreachable"
+        } else {
+            b"Healthy"
+        });
         v.extend_from_slice(b"\"}");
-        node_lines.push((format!("/{}/data_nodes_metrics/{}", c, n).into_bytes(), v, Cat::Node));
+        node_lines.push((
+            format!("/{}/data_nodes_metrics/{}", c, n).into_bytes(),
+            v,
+            Cat::Node,
+        ));
     }
 
     // --- users ----------------------------------------------------------------------------------
@@ -1191,10 +1351,16 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
     let n_users = (size / 9_000).clamp(6, 5_000_000) as usize;
     let mut names = std::collections::BTreeSet::new();
     names.insert("root".to_string());
-    for n in ODD_USER_NAMES.iter().take((n_users / 50).min(ODD_USER_NAMES.len())) {
+    for n in ODD_USER_NAMES
+        .iter()
+        .take((n_users / 50).min(ODD_USER_NAMES.len()))
+    {
         names.insert(n.to_string());
     }
-    for s in SERVICE_WORDS.iter().take((n_users / 20).clamp(1, SERVICE_WORDS.len())) {
+    for s in SERVICE_WORDS
+        .iter()
+        .take((n_users / 20).clamp(1, SERVICE_WORDS.len()))
+    {
         names.insert(format!("{}_{:02}", s, rng.range(1, 20)));
     }
     let mut attempts = 0u64;
@@ -1206,7 +1372,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
             1 | 2 => format!("{}_{}", f, rng.pick(LAST_NAMES)),
             _ => format!("{}{}", f, rng.range(1, 9999)),
         };
-        let name = if attempts > 20 * n_users as u64 { format!("{}_{}", name, attempts) } else { name };
+        let name = if attempts > 20 * n_users as u64 {
+            format!("{}_{}", name, attempts)
+        } else {
+            name
+        };
         names.insert(name);
     }
     let mut users: Vec<User> = Vec::with_capacity(names.len());
@@ -1236,7 +1406,8 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
             }
             if rng.chance(0.35) {
                 v.extend_from_slice(b",\"comment\":");
-                push_str(&mut v, *rng.pick(USER_COMMENTS));
+                let comment: &&str = rng.pick(USER_COMMENTS);
+                push_str(&mut v, comment);
             }
             if rng.chance(0.6) {
                 v.extend_from_slice(b",\"granted_admin\":");
@@ -1254,7 +1425,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
     let mut tnames: Vec<String> = (0..n_other)
         .map(|i| {
             let w = TENANT_WORDS[i % TENANT_WORDS.len()];
-            if i < TENANT_WORDS.len() { w.to_string() } else { format!("{}_{}", w, i / TENANT_WORDS.len()) }
+            if i < TENANT_WORDS.len() {
+                w.to_string()
+            } else {
+                format!("{}_{}", w, i / TENANT_WORDS.len())
+            }
         })
         .collect();
     tnames.push("cnosdb".into());
@@ -1270,13 +1445,29 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
         let prefix = *rng.pick(DB_WORDS);
         let mut dbs: Vec<DbPlan> = (0..n_db)
             .map(|i| {
-                let word = if rng.chance(0.6) { prefix } else { rng.pick(DB_WORDS) };
-                DbPlan { name: format!("{}_{:05}", word, i), kind: DbKind::Normal, weight: rng.pareto(1.5, 25.0) }
+                let word = if rng.chance(0.6) {
+                    prefix
+                } else {
+                    rng.pick(DB_WORDS)
+                };
+                DbPlan {
+                    name: format!("{}_{:05}", word, i),
+                    kind: DbKind::Normal,
+                    weight: rng.pareto(1.5, 25.0),
+                }
             })
             .collect();
         if is_sys {
-            dbs.push(DbPlan { name: "public".into(), kind: DbKind::Public, weight: 1.0 });
-            dbs.push(DbPlan { name: "usage_schema".into(), kind: DbKind::Usage, weight: 0.3 });
+            dbs.push(DbPlan {
+                name: "public".into(),
+                kind: DbKind::Public,
+                weight: 1.0,
+            });
+            dbs.push(DbPlan {
+                name: "usage_schema".into(),
+                kind: DbKind::Usage,
+                weight: 0.3,
+            });
         }
         dbs.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -1290,7 +1481,8 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
         if is_sys {
             push_str(&mut v, "system tenant");
         } else if rng.chance(0.75) {
-            push_str(&mut v, *rng.pick(TENANT_COMMENTS));
+            let comment: &&str = rng.pick(TENANT_COMMENTS);
+            push_str(&mut v, comment);
         } else {
             v.extend_from_slice(b"null");
         }
@@ -1353,7 +1545,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
                     lb.extend_from_slice(b",\"critical\":{\"balance\":");
                     push_u64(&mut lb, rng.below(max));
                     lb.extend_from_slice(b",\"deadline\":");
-                    push_rfc3339(&mut lb, NOW_SECS - rng.below(86_400 * 30), rng.below(1_000_000_000) as u32);
+                    push_rfc3339(
+                        &mut lb,
+                        NOW_SECS - rng.below(86_400 * 30),
+                        rng.below(1_000_000_000) as u32,
+                    );
                     lb.extend_from_slice(b"}}");
                 }
                 lb.extend_from_slice(b"}}");
@@ -1369,7 +1565,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
         let mut roles = Vec::new();
         let mut rnames: Vec<&str> = ROLE_WORDS.to_vec();
         rng.shuffle(&mut rnames);
-        let n_roles = if is_sys { rng.below(3) } else { rng.range(1, 7) } as usize;
+        let n_roles = if is_sys {
+            rng.below(3)
+        } else {
+            rng.range(1, 7)
+        } as usize;
         for rname in rnames.into_iter().take(n_roles) {
             let mut r = Vec::new();
             r.extend_from_slice(b"{\"id\":");
@@ -1377,7 +1577,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
             r.extend_from_slice(b",\"name\":");
             push_str(&mut r, rname);
             r.extend_from_slice(b",\"system_role\":");
-            r.extend_from_slice(if rng.chance(0.85) { b"\"Member\"" } else { b"\"Owner\"" });
+            r.extend_from_slice(if rng.chance(0.85) {
+                b"\"Member\""
+            } else {
+                b"\"Owner\""
+            });
             r.extend_from_slice(b",\"additional_privileges\":{");
             let mut picks: Vec<usize> = (0..dbs.len()).collect();
             rng.shuffle(&mut picks);
@@ -1387,14 +1591,22 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
                 }
                 push_str(&mut r, &dbs[d].name);
                 r.push(b':');
-                r.extend_from_slice(*rng.pick(&[&b"\"Read\""[..], b"\"Write\"", b"\"Full\""]));
+                let privilege: &&[u8] = rng.pick(&PRIVILEGES);
+                r.extend_from_slice(privilege);
             }
             r.extend_from_slice(b"}}");
             roles.push((rname.to_string(), r));
         }
         roles.sort_by(|a, b| a.0.cmp(&b.0));
 
-        tenants.push(TenantPlan { name: tname.clone(), json: v, limiter, dbs, roles, members: Vec::new() });
+        tenants.push(TenantPlan {
+            name: tname.clone(),
+            json: v,
+            limiter,
+            dbs,
+            roles,
+            members: Vec::new(),
+        });
     }
 
     // members: every user but root belongs to 1-3 tenants; root owns `cnosdb`.
@@ -1405,7 +1617,11 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
             picks.push(sys_ix);
         } else {
             for _ in 0..rng.range(1, 3) {
-                let t = if rng.chance(0.15) { sys_ix } else { rng.below_usize(tenants.len()) };
+                let t = if rng.chance(0.15) {
+                    sys_ix
+                } else {
+                    rng.below_usize(tenants.len())
+                };
                 if !picks.contains(&t) {
                     picks.push(t);
                 }
@@ -1466,7 +1682,10 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
     // ids (<= 1 id per 16 bytes); expired-bucket gaps are only taken while they fit.
     let id_base = 100u64;
     let ceiling = id_base + bulk_total / 16 + 1000;
-    let mut ids = IdAlloc { next: id_base, ceiling };
+    let mut ids = IdAlloc {
+        next: id_base,
+        ceiling,
+    };
 
     // --- emit -----------------------------------------------------------------------------------
     let mut out = Out::new(w, args.debug)?;
@@ -1477,32 +1696,58 @@ fn generate<W: Write>(args: &Args, w: W) -> io::Result<Out<W>> {
         out.rec(*cat, k, v)?;
     }
 
-    let mut remaining_weight: f64 = tenants.iter().flat_map(|t| t.dbs.iter()).map(|d| d.weight).sum();
-    let bulk_start = out.bytes;
+    let mut remaining_weight: f64 = tenants
+        .iter()
+        .flat_map(|t| t.dbs.iter())
+        .map(|d| d.weight)
+        .sum();
+    let mut bulk_written = 0u64;
     let mut scratch = Scratch::default();
     let mut key = Vec::with_capacity(256);
     for t in &tenants {
         let tkey = format!("/{}/tenants/{}", c, t.name);
         out.rec(Cat::Tenant, tkey.as_bytes(), &t.json)?;
         for d in &t.dbs {
-            let written = out.bytes - bulk_start;
-            let budget = ((bulk_total.saturating_sub(written)) as f64 * d.weight / remaining_weight) as u64;
+            let budget = ((bulk_total.saturating_sub(bulk_written)) as f64 * d.weight
+                / remaining_weight) as u64;
             remaining_weight -= d.weight;
             let mut drng = rng.fork();
-            emit_db(&mut out, &mut drng, &mut ids, &mut scratch, &mut key, &tkey, &t.name, d, budget, bucket_share, &nodes)?;
+            let before = out.bytes;
+            emit_db(
+                &mut out,
+                &mut drng,
+                &mut ids,
+                &mut scratch,
+                &mut key,
+                &tkey,
+                &t.name,
+                d,
+                budget,
+                bucket_share,
+                &nodes,
+            )?;
+            bulk_written += out.bytes - before;
         }
         if let Some(l) = &t.limiter {
             out.rec(Cat::Limiter, format!("{}/limiter", tkey).as_bytes(), l)?;
         }
         for (uid, m) in &t.members {
-            out.rec(Cat::Member, format!("{}/members/{}", tkey, uid).as_bytes(), m)?;
+            out.rec(
+                Cat::Member,
+                format!("{}/members/{}", tkey, uid).as_bytes(),
+                m,
+            )?;
         }
         for (rname, r) in &t.roles {
             out.rec(Cat::Role, format!("{}/roles/{}", tkey, rname).as_bytes(), r)?;
         }
     }
     for u in &users {
-        out.rec(Cat::User, format!("/{}/users/{}", c, u.name).as_bytes(), &u.json)?;
+        out.rec(
+            Cat::User,
+            format!("/{}/users/{}", c, u.name).as_bytes(),
+            &u.json,
+        )?;
     }
     let mut v = Vec::new();
     push_u64(&mut v, out.records * 3 + rng.below(1000));
@@ -1539,10 +1784,23 @@ fn emit_db<W: Write>(
     let mut o = if d.kind == DbKind::Normal {
         DbOpts {
             ttl: *rng.weighted(TTL_CHOICES),
-            shard: if rng.chance(0.25) { None } else { Some(*rng.weighted(&[(6, 1), (3, 2), (2, 3), (3, 4), (1, 6), (1, 8)])) },
+            shard: if rng.chance(0.25) {
+                None
+            } else {
+                Some(*rng.weighted(&[(6, 1), (3, 2), (2, 3), (3, 4), (1, 6), (1, 8)]))
+            },
             vnode: Dur::Null, // chosen below, once the bucket count is known
-            replica: if rng.chance(0.3) { None } else { Some(rng.range(1, nodes.len().min(3) as u64)) },
-            prec: *rng.weighted(&[(2, None), (3, Some(Prec::Ms)), (1, Some(Prec::Us)), (4, Some(Prec::Ns))]),
+            replica: if rng.chance(0.3) {
+                None
+            } else {
+                Some(rng.range(1, nodes.len().min(3) as u64))
+            },
+            prec: *rng.weighted(&[
+                (2, None),
+                (3, Some(Prec::Ms)),
+                (1, Some(Prec::Us)),
+                (4, Some(Prec::Ns)),
+            ]),
         }
     } else {
         DbOpts::all_null() // written by 2.3's init (and reset by every singleton restart)
@@ -1554,10 +1812,22 @@ fn emit_db<W: Write>(
     // How many buckets would fill this database's bucket share? Measure one sample line.
     let bucket_budget = (budget as f64 * bucket_share) as u64;
     let sample_len = {
-        let mut sample_ids = IdAlloc { next: ids.next, ceiling: u64::MAX };
+        let mut sample_ids = IdAlloc {
+            next: ids.next,
+            ceiling: u64::MAX,
+        };
         let mut b = Vec::new();
         let t = NOW_SECS * prec.per_sec();
-        push_bucket_json(&mut b, &mut rng.fork(), &mut sample_ids, t, t, shards, replicas, nodes);
+        push_bucket_json(
+            &mut b,
+            &mut rng.fork(),
+            &mut sample_ids,
+            t,
+            t,
+            shards,
+            replicas,
+            nodes,
+        );
         (dkey.len() + 9 + 8 + 3 + b.len()) as u64
     };
     let want = bucket_budget / sample_len.max(1);
@@ -1566,7 +1836,10 @@ fn emit_db<W: Write>(
         let feasible: Vec<(u32, Dur)> = VNODE_CHOICES
             .iter()
             .copied()
-            .filter(|(_, v)| v.vnode_secs().map_or(false, |s| want.saturating_mul(s) <= span_secs * 9 / 10))
+            .filter(|(_, v)| {
+                v.vnode_secs()
+                    .is_some_and(|s| want.saturating_mul(s) <= span_secs * 9 / 10)
+            })
             .collect();
         o.vnode = if want == 0 && rng.chance(0.05) {
             Dur::Inf(0) // an (odd but real) database that never got a bucket
@@ -1591,7 +1864,9 @@ fn emit_db<W: Write>(
         let mut starts = Vec::with_capacity(want as usize);
         let mut k = 0u64;
         while (starts.len() as u64) < want {
-            let Some(st) = newest.checked_sub(k * dur) else { break };
+            let Some(st) = newest.checked_sub(k * dur) else {
+                break;
+            };
             if st < oldest_allowed {
                 break;
             }
@@ -1629,13 +1904,39 @@ fn emit_db<W: Write>(
     let mut stream_src: Option<(String, Vec<Col>)> = None;
     if d.kind == DbKind::Usage {
         for (tname, tags) in USAGE_TABLES {
-            let mut cols = vec![Col { id: 0, name: "time".into(), kind: ColKind::Time, enc: "Default" }];
+            let mut cols = vec![Col {
+                id: 0,
+                name: "time".into(),
+                kind: ColKind::Time,
+                enc: "Default",
+            }];
             for (i, tag) in tags.iter().enumerate() {
-                cols.push(Col { id: i as u64 + 1, name: tag.to_string(), kind: ColKind::Tag, enc: "Default" });
+                cols.push(Col {
+                    id: i as u64 + 1,
+                    name: tag.to_string(),
+                    kind: ColKind::Tag,
+                    enc: "Default",
+                });
             }
-            cols.push(Col { id: tags.len() as u64 + 1, name: "value".into(), kind: ColKind::Unsigned, enc: "Default" });
+            cols.push(Col {
+                id: tags.len() as u64 + 1,
+                name: "value".into(),
+                kind: ColKind::Unsigned,
+                enc: "Default",
+            });
             let mut b = Vec::new();
-            push_tskv_json(&mut b, rng, &mut s.perm, tenant, &d.name, tname, 0, cols.len() as u64, &cols, Prec::Ns);
+            push_tskv_json(
+                &mut b,
+                rng,
+                &mut s.perm,
+                tenant,
+                &d.name,
+                tname,
+                0,
+                cols.len() as u64,
+                &cols,
+                Prec::Ns,
+            );
             s.tables.push((tname.to_string(), b, Cat::Tskv));
         }
     } else {
@@ -1645,7 +1946,18 @@ fn emit_db<W: Write>(
             i += 1;
             let (schema_id, next_col) = gen_columns(rng, &mut s.cols, prec);
             let mut b = Vec::with_capacity(s.cols.len() * 120 + 200);
-            push_tskv_json(&mut b, rng, &mut s.perm, tenant, &d.name, &tname, schema_id, next_col, &s.cols, prec);
+            push_tskv_json(
+                &mut b,
+                rng,
+                &mut s.perm,
+                tenant,
+                &d.name,
+                &tname,
+                schema_id,
+                next_col,
+                &s.cols,
+                prec,
+            );
             tbytes += skey_len + tname.len() as u64 + b.len() as u64 + 3;
             if stream_src.is_none() && s.cols.len() <= 40 {
                 stream_src = Some((tname.clone(), std::mem::take(&mut s.cols)));
