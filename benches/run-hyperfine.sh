@@ -238,5 +238,7 @@ if [ "$rss" = 1 ]; then
     rm -f "$dir/sed-big.txt" "$dir/out-big.txt"
 fi
 
+# Keep the generated dumps for the next run; drop the bulky by-products.
+rm -f "$dir/copy" "$dir/sed-2.4.0.txt" "$dir/probe.err" "$dir/rss.err" "$dir/time-v.txt"
 note "results: $md"
 cat "$md"
