@@ -89,7 +89,10 @@ impl Output {
                     temp.persist_noclobber(&path)
                 };
                 persisted.map_err(|e| {
-                    Error::io(format!("moving the output into {}", path.display()), e.error)
+                    Error::io(
+                        format!("moving the output into {}", path.display()),
+                        e.error,
+                    )
                 })?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     // Make the rename durable; not every filesystem supports this, so ignore errors.
@@ -152,6 +155,32 @@ pub fn open_input(path: Option<&Path>) -> Result<Box<dyn io::Read>> {
     }
 }
 
+/// Opens an input that can be read twice: a regular file as it is; stdin, a pipe or a FIFO
+/// copied first to a private anonymous temporary file.
+pub fn open_rereadable_input(path: Option<&Path>) -> Result<File> {
+    if let Some(p) = path.filter(|p| !is_stdout(Some(p))) {
+        let f = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+        let regular = f
+            .metadata()
+            .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+            .is_file();
+        if regular {
+            return Ok(f);
+        }
+        return spool(f);
+    }
+    spool(io::stdin().lock())
+}
+
+fn spool(mut r: impl io::Read) -> Result<File> {
+    let mut f =
+        tempfile::tempfile().map_err(|e| Error::io("creating a temporary spool file", e))?;
+    io::copy(&mut r, &mut f).map_err(|e| Error::io("reading the input", e))?;
+    f.rewind()
+        .map_err(|e| Error::io("rewinding the spool file", e))?;
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,7 +204,15 @@ mod tests {
         let mut again = Output::open(Some(&path), true, false).unwrap();
         again.write_all(b"new\n").unwrap();
         drop(again);
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello\n", "dropped output changes nothing");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp left");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"hello\n",
+            "dropped output changes nothing"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
     }
 }

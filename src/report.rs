@@ -113,7 +113,7 @@ pub struct Summary {
     pub target: String,
     /// `dump` or `debug`.
     pub form: Option<&'static str>,
-    /// SHA-256 of the input bytes, hex.
+    /// SHA-256 of the input bytes, hex (empty unless checksums were asked for).
     pub input_sha256: String,
     /// Input size.
     pub input_bytes: u64,
@@ -121,7 +121,7 @@ pub struct Summary {
     pub input_records: u64,
     /// Lines that ended in CR LF (normalized to LF).
     pub crlf_lines: u64,
-    /// SHA-256 of the output bytes, hex.
+    /// SHA-256 of the output bytes, hex (empty unless checksums were asked for).
     pub output_sha256: String,
     /// Output size.
     pub output_bytes: u64,
@@ -202,71 +202,100 @@ impl Summary {
         if self.crlf_lines > 0 {
             s += &format!("{} CRLF line endings normalized to LF\n", self.crlf_lines);
         }
-        s += &format!("output sha256 {}\n", self.output_sha256);
+        if !self.output_sha256.is_empty() {
+            s += &format!("output sha256 {}\n", self.output_sha256);
+        }
         s
     }
 }
 
-/// A reader that hashes and counts what passes through.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
+/// Counts bytes and, when asked to, hashes them with SHA-256.
+struct Tally {
+    hasher: Option<Sha256>,
     bytes: u64,
 }
 
-impl<R: Read> HashingReader<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
+impl Tally {
+    fn new(hash: bool) -> Self {
+        Tally {
+            hasher: hash.then(Sha256::new),
             bytes: 0,
         }
     }
 
-    /// The hex SHA-256 and byte count of everything read.
+    fn add(&mut self, data: &[u8]) {
+        if let Some(h) = &mut self.hasher {
+            h.update(data);
+        }
+        self.bytes += data.len() as u64;
+    }
+
+    /// The hex SHA-256 (empty when not hashing) and the byte count.
+    fn finish(self) -> (String, u64) {
+        let sha = self
+            .hasher
+            .map(|h| hex(h.finalize().as_slice()))
+            .unwrap_or_default();
+        (sha, self.bytes)
+    }
+}
+
+/// A reader that counts (and optionally hashes) what passes through.
+pub struct HashingReader<R> {
+    inner: R,
+    tally: Tally,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`; `hash` turns SHA-256 on.
+    pub fn new(inner: R, hash: bool) -> Self {
+        HashingReader {
+            inner,
+            tally: Tally::new(hash),
+        }
+    }
+
+    /// The hex SHA-256 (empty when not hashing) and byte count of everything read.
     pub fn finish(self) -> (String, u64) {
-        (hex(self.hasher.finalize().as_slice()), self.bytes)
+        self.tally.finish()
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        self.tally.add(&buf[..n]);
         Ok(n)
     }
 }
 
-/// A writer that hashes and counts what passes through.
+/// A writer that counts (and optionally hashes) what passes through.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
-    bytes: u64,
+    tally: Tally,
 }
 
 impl<W: Write> HashingWriter<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
+    /// Wraps `inner`; `hash` turns SHA-256 on.
+    pub fn new(inner: W, hash: bool) -> Self {
         HashingWriter {
             inner,
-            hasher: Sha256::new(),
-            bytes: 0,
+            tally: Tally::new(hash),
         }
     }
 
-    /// The hex SHA-256 and byte count of everything written, and the inner writer.
+    /// The hex SHA-256 (empty when not hashing) and byte count of everything written, and
+    /// the inner writer.
     pub fn finish(self) -> (String, u64, W) {
-        (hex(self.hasher.finalize().as_slice()), self.bytes, self.inner)
+        let (sha, bytes) = self.tally.finish();
+        (sha, bytes, self.inner)
     }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        self.tally.add(&buf[..n]);
         Ok(n)
     }
 

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::output::{is_stdout, open_input, Output};
+use crate::output::{is_stdout, open_rereadable_input, Output};
 use crate::pipeline::{transform, TransformOptions};
 use crate::report::{JsonLines, NoReport};
 use crate::rules::{PlaintextPolicy, Rules};
@@ -31,7 +31,8 @@ pub struct TransformArgs {
     /// Write to stdout as records are converted, instead of only after the whole input was accepted.
     #[arg(long)]
     pub stream: bool,
-    /// Write the audit trail here: one JSON line per input record, then a summary with SHA-256s.
+    /// Write the audit trail here: one JSON line per input record, then a summary with the
+    /// SHA-256 of input and output (also printed on stderr).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// No summary on stderr.
@@ -90,6 +91,7 @@ impl TransformArgs {
             filter: self.filter.clone(),
             rename_cluster: self.rename_cluster.clone(),
             keep_target_root: self.keep_target_root,
+            checksums: self.report.is_some(),
         })
     }
 }
@@ -102,7 +104,7 @@ pub fn run(args: TransformArgs) -> Result<u8> {
             "--report needs a file path (stdout carries the converted dump)".into(),
         ));
     }
-    let input = open_input(args.input.as_deref())?;
+    let input = open_rereadable_input(args.input.as_deref())?;
     let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
     let mut report = match &args.report {
         Some(p) => Some(Output::open(Some(p), args.force, false)?),
