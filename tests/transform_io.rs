@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use support::*;
@@ -16,10 +15,20 @@ fn small_expected(t: &str) -> String {
     fixture_text(&format!("expected/small.{t}.txt"))
 }
 
+/// A record whose value is not JSON: found while converting, not while reading lines.
+const BAD_RECORD: &[u8] = b"/cluster_xxx/tenants/zzz: {\"id\":1,\"name\":\"zzz\"\n";
+
 /// The small dump with a bad last line (no separator): the failure comes after good records.
 fn small_then_garbage() -> Vec<u8> {
     let mut input = fixture_bytes("v2.3/small.dump.txt");
     input.extend_from_slice(b"/cluster_xxx/zzz no separator here\n");
+    input
+}
+
+/// The small dump with a last record that cannot be converted (its value is not JSON).
+fn small_then_bad_record() -> Vec<u8> {
+    let mut input = fixture_bytes("v2.3/small.dump.txt");
+    input.extend_from_slice(BAD_RECORD);
     input
 }
 
@@ -206,19 +215,28 @@ fn default_stdout_is_spooled_nothing_on_failure() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "spooled: nothing on stdout");
-    // With --stream the records before the bad line are already out.
+    for input in [small_then_garbage(), small_then_bad_record()] {
+        let out = cmd()
+            .args(["transform", "--target", "2.4.3"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "spooled: nothing on stdout");
+        assert!(String::from_utf8(out.stderr).unwrap().contains("line 13:"));
+    }
+    // With --stream the records before the bad record are already out.
     let out = cmd()
         .args(["transform", "--stream", "--target", "2.4.3"])
-        .write_stdin(small_then_garbage())
+        .write_stdin(small_then_bad_record())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let expected = small_expected("2.4.3");
-    assert!(!stdout.is_empty(), "--stream writes as it goes");
-    assert!(
-        expected.starts_with(&stdout),
-        "a prefix of the full output:\n{stdout}"
+    assert_eq!(
+        stdout,
+        small_expected("2.4.3"),
+        "--stream writes as it goes"
     );
 }
 
@@ -231,64 +249,71 @@ fn many_records(n: usize, from: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Feeds 1 MiB+ of records on stdin and, with stdin still open, waits for the first stdout
-/// bytes; returns what arrived early, then everything after stdin closes.
-fn early_and_total(stream: bool, wait: Duration) -> (usize, Vec<u8>, i32) {
-    let mut c = std_cmd();
-    c.args(["transform", "-q", "--target", "2.4.3"]);
-    if stream {
-        c.arg("--stream");
-    }
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = vec![0; 1 << 16];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
+/// A file of `n` good records (several MiB of output) followed by a bad line.
+fn big_input_failing_at_the_end(dir: &Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("big.txt");
+    let mut input = many_records(n, 0);
+    input.extend_from_slice(BAD_RECORD);
+    std::fs::write(&path, input).unwrap();
+    path
+}
+
+/// Waits for `child` at most `secs` seconds; kills it and fails if it does not end.
+fn wait_at_most(child: &mut std::process::Child, secs: u64) -> i32 {
+    for _ in 0..secs * 20 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap();
         }
-    });
-    stdin.write_all(&many_records(30_000, 0)).unwrap();
-    stdin.flush().unwrap();
-    let mut total = Vec::new();
-    if let Ok(first) = rx.recv_timeout(wait) {
-        total.extend(first);
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let early = total.len();
-    stdin.write_all(&many_records(10, 30_000)).unwrap();
-    drop(stdin);
-    let code = child.wait().unwrap().code().unwrap();
-    reader.join().unwrap();
-    while let Ok(chunk) = rx.try_recv() {
-        total.extend(chunk);
-    }
-    (early, total, code)
+    child.kill().unwrap();
+    panic!("still running after {secs} s");
 }
 
 #[test]
-fn stream_writes_before_the_input_ends_and_spool_does_not() {
-    let all = many_records(30_010, 0);
-    let (early, total, code) = early_and_total(true, Duration::from_secs(20));
-    assert_eq!(code, 0);
-    assert!(early > 0, "--stream: output while stdin is still open");
-    assert_eq!(total, all, "unknown records pass unchanged");
-    let (early, total, code) = early_and_total(false, Duration::from_millis(700));
-    assert_eq!(code, 0);
-    assert_eq!(early, 0, "spooled: nothing before the input is complete");
-    assert_eq!(total, all);
+fn stream_writes_as_it_goes_and_spool_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000; // about 4 MiB out: far more than a pipe and the write buffer hold
+    let path = big_input_failing_at_the_end(dir.path(), n);
+    let spawn = |stream: bool| {
+        let mut c = std_cmd();
+        c.args(["transform", "-q", "--target", "2.4.3"]).arg(&path);
+        if stream {
+            c.arg("--stream");
+        }
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // --stream: output arrives while the input is still being converted. Nobody reads the
+    // rest yet, so the process must still be running (blocked on the full pipe), before it
+    // ever reaches the bad last line.
+    let mut child = spawn(true);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"/cluster_x");
+    assert!(child.try_wait().unwrap().is_none(), "still converting");
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert_eq!(
+        wait_at_most(&mut child, 60),
+        1,
+        "the bad line still fails the run"
+    );
+    let mut all = first.to_vec();
+    all.extend(rest);
+    assert_eq!(all, many_records(n, 0), "every record before the bad line");
+
+    // Default (spooled): the run fails without writing a byte, so it ends even though nobody
+    // reads its stdout.
+    let mut child = spawn(false);
+    assert_eq!(wait_at_most(&mut child, 60), 1);
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    assert!(out.is_empty(), "spooled: nothing on stdout");
 }
 
 /// Runs transform with stdout a pipe whose reader is gone; returns (exit code, stderr).

@@ -612,7 +612,7 @@ fn run(input: &str, t: Target) -> (String, Vec<E>, Summary) {
     let mut out = Vec::new();
     let mut seen = Collect::default();
     let summary = transform(
-        input.as_bytes(),
+        std::io::Cursor::new(input.as_bytes()),
         &mut out,
         &TransformOptions::new(Rules::new(t)),
         &mut seen,
