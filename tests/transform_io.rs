@@ -159,34 +159,83 @@ fn existing_report_is_refused_without_force() {
 
 #[test]
 fn a_failing_run_with_force_leaves_old_files_byte_identical() {
+    // Framing error (first pass) and conversion error (second pass, after records were
+    // written to the temporary file), with and without --stream (which concerns stdout only).
+    for (input, stream) in [
+        (small_then_garbage(), false),
+        (small_then_bad_record(), false),
+        (small_then_bad_record(), true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let report = dir.path().join("r.jsonl");
+        let old: &[u8] = b"old output\xff\n";
+        std::fs::write(&path, old).unwrap();
+        std::fs::write(&report, b"old report\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut c = cmd();
+        c.args(["transform", "--force", "--target", "2.4.3", "-o"])
+            .arg(&path)
+            .arg("--report")
+            .arg(&report);
+        if stream {
+            c.arg("--stream");
+        }
+        let out = c.write_stdin(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("line 13:"), "{stderr}");
+        assert_eq!(std::fs::read(&path).unwrap(), old);
+        assert_eq!(std::fs::read(&report).unwrap(), b"old report\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "not even the mode changed");
+        assert_eq!(
+            dir_names(dir.path()),
+            ["out.txt", "r.jsonl"],
+            "no temp files"
+        );
+    }
+}
+
+#[test]
+fn force_replaces_an_existing_report_on_success() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.txt");
     let report = dir.path().join("r.jsonl");
-    let old: &[u8] = b"old output\xff\n";
-    std::fs::write(&path, old).unwrap();
     std::fs::write(&report, b"old report\n").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let out = cmd()
-        .args(["transform", "--force", "--target", "2.4.3", "-o"])
-        .arg(&path)
-        .arg("--report")
+    cmd()
+        .args([
+            "transform",
+            "-q",
+            "--force",
+            "--target",
+            "2.4.0",
+            "--report",
+        ])
         .arg(&report)
-        .write_stdin(small_then_garbage())
+        .arg(fixture("v2.3/small.dump.txt"))
+        .assert()
+        .success()
+        .stdout(small_expected("2.4.0"));
+    let r = Report::parse(&std::fs::read_to_string(&report).unwrap());
+    r.assert_covers(1..=12);
+    assert_eq!(dir_names(dir.path()), ["r.jsonl"]);
+}
+
+#[test]
+fn output_into_a_missing_directory_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/out.txt");
+    let out = cmd()
+        .args(["transform", "--target", "2.4.3", "-o"])
+        .arg(&path)
+        .arg(fixture("v2.3/small.dump.txt"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("line 13:"), "{stderr}");
-    assert_eq!(std::fs::read(&path).unwrap(), old);
-    assert_eq!(std::fs::read(&report).unwrap(), b"old report\n");
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o640, "not even the mode changed");
-    assert_eq!(
-        dir_names(dir.path()),
-        ["out.txt", "r.jsonl"],
-        "no temp files"
-    );
+    assert!(stderr.contains("no/such/dir"), "{stderr}");
 }
 
 #[test]

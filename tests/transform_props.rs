@@ -706,6 +706,12 @@ fn check_untouched(kind: &str, input: &str, output: &str, t: Target) {
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 64,
+        // Failing seeds go to `proptest-regressions/` at the crate root, rerun first.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/transform_props.txt",
+            ),
+        )),
         ..ProptestConfig::default()
     }
 }
