@@ -484,3 +484,40 @@ fn report_on_a_failing_run_is_not_written() {
     assert!(!report.exists());
     assert!(dir_names(dir.path()).is_empty());
 }
+
+#[test]
+fn report_and_output_on_the_same_file_is_a_usage_error() {
+    // Without the check, --force made the report silently replace the converted dump (exit 0),
+    // and without --force the run failed (exit 3) after committing the output.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("same.txt");
+    let dotted = dir.path().join(".").join("same.txt");
+    for (force, existing) in [(false, false), (true, false), (true, true)] {
+        if existing {
+            std::fs::write(&path, b"precious\n").unwrap();
+        }
+        let mut c = cmd();
+        c.args(["transform", "-q", "--target", "2.4.3", "-o"])
+            .arg(&path)
+            .arg("--report")
+            .arg(&dotted)
+            .arg(fixture("v2.3/small.dump.txt"));
+        if force {
+            c.arg("--force");
+        }
+        let out = c.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "force {force}, existing {existing}"
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("same file"), "{stderr}");
+        if existing {
+            assert_eq!(std::fs::read(&path).unwrap(), b"precious\n");
+            assert_eq!(dir_names(dir.path()), ["same.txt"]);
+        } else {
+            assert!(dir_names(dir.path()).is_empty(), "nothing created");
+        }
+    }
+}
