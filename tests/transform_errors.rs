@@ -246,22 +246,19 @@ fn a_100_mb_line_is_refused_quickly() {
         f.write_all(b"\"}\n").unwrap();
     }
     assert!(std::fs::metadata(&path).unwrap().len() > 100 << 20);
-    for t in ["2.4.0", "2.4.3"] {
-        let start = Instant::now();
-        let out = transform(&["--target", t, path.to_str().unwrap()], None);
-        let took = start.elapsed();
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(out.stdout.is_empty());
-        assert!(
-            out.stderr.contains("line 1 (") && out.stderr.contains("line longer than 64 MiB"),
-            "{}",
-            out.stderr
-        );
-        assert!(took < Duration::from_secs(10), "took {took:?}");
-        if t == "2.4.3" {
-            insta::assert_snapshot!("line_longer_than_64_mib", out.stderr);
-        }
-    }
+    // The reader refuses the line whatever the target; one run is enough.
+    let start = Instant::now();
+    let out = transform(&["--target", "2.4.3", path.to_str().unwrap()], None);
+    let took = start.elapsed();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("line 1 (") && out.stderr.contains("line longer than 64 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    insta::assert_snapshot!("line_longer_than_64_mib", out.stderr);
 }
 
 #[test]
