@@ -609,12 +609,17 @@ impl Observer for Collect {
 }
 
 fn run(input: &str, t: Target) -> (String, Vec<E>, Summary) {
+    run_with(input, &TransformOptions::new(Rules::new(t)))
+}
+
+fn run_with(input: &str, opts: &TransformOptions) -> (String, Vec<E>, Summary) {
+    let t = opts.rules.target;
     let mut out = Vec::new();
     let mut seen = Collect::default();
     let summary = transform(
         std::io::Cursor::new(input.as_bytes()),
         &mut out,
-        &TransformOptions::new(Rules::new(t)),
+        opts,
         &mut seen,
     )
     .unwrap_or_else(|e| panic!("--target {t}: {e}\n{input}"));
@@ -799,6 +804,90 @@ proptest! {
                     "dropped" => prop_assert!(!output.contains_key(e.key.as_str())),
                     other => prop_assert!(false, "unexpected action {}", other),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn rename_cluster_changes_keys_only(store in store(), new in name()) {
+        let dump = dump_form(&store.records());
+        let old = format!("/{}/", store.cluster);
+        for t in Target::ALL {
+            let (plain, plain_entries, _) = run(&dump, t);
+            let mut opts = TransformOptions::new(Rules::new(t));
+            opts.rename_cluster = Some(new.clone());
+            let (renamed, entries, _) = run_with(&dump, &opts);
+            let want: String = plain
+                .lines()
+                .map(|l| match l.strip_prefix(old.as_str()) {
+                    Some(rest) => format!("/{new}/{rest}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            prop_assert_eq!(&renamed, &want, "--target {}", t);
+            prop_assert_eq!(entries.len(), plain_entries.len());
+            for (e, p) in entries.iter().zip(&plain_entries) {
+                prop_assert_eq!((&e.key, e.rule), (&p.key, p.rule));
+                if new != store.cluster && p.action != "dropped" {
+                    let action = if p.action == "kept" { "renamed" } else { p.action };
+                    prop_assert_eq!(e.action, action);
+                    let new_prefix = format!("/{}/", new);
+                    prop_assert!(
+                        e.new_key.as_deref().is_some_and(|k| k.starts_with(&new_prefix)),
+                        "{:?}",
+                        e
+                    );
+                } else {
+                    prop_assert_eq!(e, p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tenant_and_db_filters_only_leave_records_out(
+        store in store(),
+        pick in any::<prop::sample::Index>(),
+        pick_db in any::<prop::sample::Index>(),
+    ) {
+        prop_assume!(!store.tenants.is_empty());
+        let dump = dump_form(&store.records());
+        let tenant = pick.get(&store.tenants).clone();
+        let prefix = format!("/{}/tenants/{}", store.cluster, tenant.name);
+        let in_tenant = |k: &str| k == prefix || k.starts_with(&format!("{prefix}/"));
+        let db = (!tenant.dbs.is_empty()).then(|| pick_db.get(&tenant.dbs).name.clone());
+        for t in Target::ALL {
+            let (plain, _, _) = run(&dump, t);
+            let keep = |drop: &dyn Fn(&str) -> bool| -> String {
+                plain
+                    .lines()
+                    .filter(|l| !drop(l.split_once(": ").unwrap().0))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            };
+            let mut opts = TransformOptions::new(Rules::new(t));
+            opts.filter.exclude_tenants = vec![tenant.name.clone()];
+            let (out, entries, _) = run_with(&dump, &opts);
+            prop_assert_eq!(out, keep(&|k| in_tenant(k)), "exclude {:?}", tenant.name);
+            for e in entries.iter().filter(|e| e.rule == "drop.filtered") {
+                prop_assert!(in_tenant(&e.key), "{:?}", e);
+            }
+
+            let mut opts = TransformOptions::new(Rules::new(t));
+            opts.filter.include_tenants = vec![tenant.name.clone()];
+            let (out, _, _) = run_with(&dump, &opts);
+            let tenants = format!("/{}/tenants/", store.cluster);
+            prop_assert_eq!(out, keep(&|k| k.starts_with(&tenants) && !in_tenant(k)));
+
+            if let Some(db) = &db {
+                let db_key = format!("{prefix}/dbs/{db}");
+                let mut opts = TransformOptions::new(Rules::new(t));
+                opts.filter.exclude_dbs = vec![(tenant.name.clone(), db.clone())];
+                let (out, _, _) = run_with(&dump, &opts);
+                prop_assert_eq!(
+                    out,
+                    keep(&|k| k == db_key || k.starts_with(&format!("{db_key}/")))
+                );
             }
         }
     }
