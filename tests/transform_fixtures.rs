@@ -197,3 +197,89 @@ fn small_output_is_the_same_from_stdin() {
         assert!(out.stderr.is_empty(), "-q prints nothing");
     }
 }
+
+/// The real dumps of fresh 2.4 servers, fed back for their own release: every record that is
+/// not dropped is already in the target's shape and comes out byte-identical (`kept`).
+#[test]
+fn real_2_4_dumps_pass_unchanged_for_their_own_release() {
+    for (file, target, extra) in [
+        ("real/v2.4.0-dump-fresh.txt", "2.4.0", None),
+        ("real/v2.4.0-debug-fresh.txt", "2.4.0", None),
+        // 2.4.3.4 writes its root with `must_change_password: true`, which the default
+        // 2.4.3 rule clears.
+        (
+            "real/v2.4.3.4-dump-fresh.txt",
+            "2.4.3",
+            Some("--keep-must-change-password"),
+        ),
+        (
+            "real/v2.4.3.4-debug-fresh.txt",
+            "2.4.3",
+            Some("--keep-must-change-password"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.jsonl");
+        let mut c = cmd();
+        c.args(["transform", "-q", "--target", target])
+            .arg(fixture(file))
+            .arg("--report")
+            .arg(&report);
+        c.args(extra);
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let report = Report::parse(&std::fs::read_to_string(&report).unwrap());
+        let input = fixture_text(file);
+        let input_lines: Vec<&str> = input.lines().collect();
+        let mut want = String::new();
+        for e in &report.entries {
+            let line = input_lines[e["line"].as_u64().unwrap() as usize - 1];
+            match e["action"].as_str().unwrap() {
+                "dropped" => {}
+                "kept" => {
+                    want.push_str(line.strip_prefix("* ").unwrap_or(line));
+                    want.push('\n');
+                }
+                other => panic!("{file}: {other} {}", e["key"]),
+            }
+        }
+        assert_eq!(stdout, want, "{file}");
+        assert!(stdout.contains("/cluster_xxx/tenants/cnosdb/dbs/public: "));
+        assert!(!stdout.contains("usage_schema"));
+    }
+    // Without the flag, 2.4.3.4's root is patched: only `must_change_password` goes.
+    let out = cmd()
+        .args(["transform", "-q", "--target", "2.4.3"])
+        .arg(fixture("real/v2.4.3.4-dump-fresh.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let input = fixture_text("real/v2.4.3.4-dump-fresh.txt");
+    let root_in = value_of(&input, "/cluster_xxx/users/root").unwrap();
+    let root_out = value_of(&stdout, "/cluster_xxx/users/root").unwrap();
+    assert_eq!(
+        root_out,
+        root_in.replace(",\"must_change_password\":true", "")
+    );
+    assert_ne!(root_out, root_in);
+}
+
+#[test]
+fn real_2_4_3_dump_is_refused_for_older_targets() {
+    for t in ["2.4.0", "2.4.0.1", "2.4.1"] {
+        let out = cmd()
+            .args(["transform", "-q", "--target", t])
+            .arg(fixture("real/v2.4.3.4-dump-fresh.txt"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("line 7:") && stderr.contains("newer"),
+            "{stderr}"
+        );
+    }
+}
