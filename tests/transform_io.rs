@@ -521,3 +521,35 @@ fn report_and_output_on_the_same_file_is_a_usage_error() {
         }
     }
 }
+
+#[test]
+fn a_fifo_as_input_path_is_read_once_and_converted() {
+    // The transform reads its input twice; a FIFO (like `<(zcat dump.gz)`) can only be read
+    // once, so it must be copied first.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("in.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            f.write_all(&fixture_bytes("v2.3/small.dump.txt")).unwrap();
+        })
+    };
+    let out = cmd()
+        .args(["transform", "-q", "--target", "2.4.1"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // The root member (line 9) is dropped: the root user (line 10) was found in a first pass.
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        small_expected("2.4.1")
+    );
+}
