@@ -740,7 +740,12 @@ proptest! {
                 shifted.line += 1;
                 prop_assert_eq!(&shifted, g);
             }
-            prop_assert_eq!(sum_dump.output_sha256, sum_debug.output_sha256);
+            prop_assert_eq!(&sum_dump.output_sha256, &sum_debug.output_sha256);
+            // CRLF line endings (a dump saved on Windows) are normalized away.
+            let (out_crlf, entries_crlf, sum_crlf) = run(&debug.replace('\n', "\r\n"), t);
+            prop_assert_eq!(&out_crlf, &out_dump);
+            prop_assert_eq!(&entries_crlf, &entries_debug);
+            prop_assert_eq!(sum_crlf.crlf_lines, recs.len() as u64 + 2);
         }
     }
 
