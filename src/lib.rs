@@ -9,6 +9,7 @@ pub mod dump;
 pub mod error;
 pub mod filter;
 pub mod output;
+pub mod remote;
 pub mod target;
 
 pub use error::{Error, InputError, Result};
