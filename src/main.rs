@@ -25,6 +25,12 @@ enum Command {
     /// Convert a 2.3 meta dump into a restore-ready file for a 2.4.x release.
     #[command(after_help = EXIT_CODES)]
     Transform(commands::transform::TransformArgs),
+    /// Download a dump from a meta service (GET /dump or /debug), checked and saved atomically.
+    #[command(after_help = EXIT_CODES)]
+    Fetch(commands::fetch::FetchArgs),
+    /// Send a restore-ready file to a meta service (POST /restore) and verify the count.
+    #[command(after_help = EXIT_CODES)]
+    Restore(commands::restore::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Transform(args) => commands::transform::run(args),
+        Command::Fetch(args) => commands::fetch::run(args),
+        Command::Restore(args) => commands::restore::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

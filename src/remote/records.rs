@@ -170,7 +170,7 @@ mod tests {
     fn server_count(body: &[u8]) -> u64 {
         String::from_utf8_lossy(body)
             .split('\n')
-            .filter(|l| l.splitn(2, ": ").nth(1).is_some())
+            .filter(|l| l.split_once(": ").is_some())
             .count() as u64
     }
 
