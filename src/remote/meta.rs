@@ -99,7 +99,7 @@ impl Endpoint {
     }
 
     fn names_dump(&self) -> bool {
-        self.path.as_deref().map_or(true, |p| p.ends_with("/dump"))
+        self.path.as_deref().is_none_or(|p| p.ends_with("/dump"))
     }
 }
 
