@@ -343,10 +343,9 @@ impl Download {
         } = self;
         let mut net = body.into_reader();
         let mut head = Vec::with_capacity(SNIFF);
-        (&mut net)
-            .take(SNIFF as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| Error::Remote(format!("GET {url}: {}", describe_io(&e, timeouts))))?;
+        if let Err(e) = (&mut net).take(SNIFF as u64).read_to_end(&mut head) {
+            return Err(broke_off(&url, head.len() as u64, &e, timeouts));
+        }
         if let Some(kind) = sniff_error_page(&head) {
             return Err(Error::Remote(format!(
                 "GET {url}: the server answered {kind}, not a dump: {}",
@@ -373,11 +372,7 @@ impl Download {
         let (records, form) = (reader.records(), reader.form());
         let tee = reader.into_inner();
         if let Some(e) = tee.net_error {
-            return Err(Error::Remote(format!(
-                "GET {url}: the download broke off after {} bytes: {}",
-                tee.bytes,
-                describe_io(&e, timeouts)
-            )));
+            return Err(broke_off(&url, tee.bytes, &e, timeouts));
         }
         if let Some(e) = tee.sink_error {
             return Err(Error::io("writing the dump", e));
@@ -440,6 +435,13 @@ impl<R: Read> Read for Tee<'_, R> {
         (self.progress)(self.bytes);
         Ok(n)
     }
+}
+
+fn broke_off(url: &str, bytes: u64, e: &io::Error, timeouts: Timeouts) -> Error {
+    Error::Remote(format!(
+        "GET {url}: the download broke off after {bytes} bytes: {}",
+        describe_io(e, timeouts)
+    ))
 }
 
 /// `Some(n)` when `body` is exactly CnosDB's success answer `Restore Data Success, Total: n`
