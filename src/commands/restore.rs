@@ -183,11 +183,11 @@ fn print_plan(url: &str, plan: &Plan, start: u64) {
     );
     for (i, c) in plan.chunks.iter().enumerate() {
         println!(
-            "  request {}: records {}..{} ({} records, bytes {}..{})",
+            "  request {}: records {} ({} record{}, bytes {}..{})",
             i + 1,
-            c.first,
-            c.last,
+            span(c.first, c.last),
             c.records(),
+            if c.records() == 1 { "" } else { "s" },
             c.start,
             c.end
         );
@@ -217,27 +217,31 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
         );
         if let Err(failure) = sent {
             bar.abandon();
-            let applied = if chunk.first > start {
-                format!(
+            let mut state = Vec::new();
+            if chunk.first > start {
+                state.push(format!(
                     "records {start}..{} are applied (the server confirmed them)",
                     chunk.first - 1
-                )
-            } else {
-                "no record of this run is confirmed applied".to_string()
-            };
-            let this = match failure.applied {
-                Applied::None => format!(
-                    "none of records {}..{} was applied",
-                    chunk.first, chunk.last
-                ),
+                ));
+            }
+            state.push(match failure.applied {
+                Applied::None => {
+                    format!("records {} were not applied", span(chunk.first, chunk.last))
+                }
                 Applied::Unknown => format!(
-                    "records {}..{} may be partly applied",
-                    chunk.first, chunk.last
+                    "records {} may be partly applied",
+                    span(chunk.first, chunk.last)
                 ),
-            };
+            });
+            if chunk.last < plan.total_records {
+                state.push(format!(
+                    "records {} were not sent",
+                    span(chunk.last + 1, plan.total_records)
+                ));
+            }
             return Err(Error::Remote(format!(
-                "{failure}\n{applied}; {this}; later records were not sent.\n\
-                 Every record is an idempotent set, so resume with:\n  {}",
+                "{failure}\n{}.\nEvery record is an idempotent set, so resume with:\n  {}",
+                state.join("; "),
                 resume_command(args, chunk.first)
             )));
         }
@@ -245,6 +249,15 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// `a..b`, or `a` alone when `a == b`.
+fn span(a: u64, b: u64) -> String {
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{a}..{b}")
+    }
 }
 
 /// The command that sends the rest again from `record`, with the options of this run.
