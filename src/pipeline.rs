@@ -1,7 +1,7 @@
 //! The transform: read records, decide each one's fate by the rules, write the kept ones.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use crate::dump::{DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
@@ -59,45 +59,39 @@ pub fn is_system_db(kind: &KeyKind<'_>) -> bool {
         && matches!(kind.database(), Some("usage_schema" | "cluster_schema"))
 }
 
-/// A member record held back until every user and role has been seen.
-struct Member {
-    line: u64,
-    key: String,
-    tenant_end: usize,
-    value: String,
-}
-
 struct Run<'o, W: Write> {
     opts: &'o TransformOptions,
     out: HashingWriter<W>,
     observer: &'o mut dyn Observer,
     summary: Summary,
-    user_ids: HashSet<String>,
-    roles: HashSet<(String, String)>,
-    root_id: Option<String>,
-    members: Vec<Member>,
+    /// Ids of the source `root` users that are left out (with their memberships).
+    dropped_roots: HashSet<String>,
 }
 
-/// Converts the dump read from `input` and writes the restore-ready records to `output`.
+/// Converts the dump read from `input` and writes the restore-ready records to `output`, in
+/// input order.
 ///
-/// Reports every record's fate to `observer`. On error, what was written to `output` is
+/// Reads the input twice: a first pass finds the source's `root` user (which sorts after the
+/// member records that name it), the second converts. Memory stays bounded by the longest
+/// line. Reports every record's fate to `observer`. On error, what was written to `output` is
 /// incomplete: callers write to an [`crate::output::Output`] and commit only on success.
-pub fn transform<R: Read, W: Write>(
-    input: R,
+pub fn transform<R: Read + Seek, W: Write>(
+    mut input: R,
     output: W,
     opts: &TransformOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
+    let dropped_roots = source_roots_to_drop(&mut input, opts.keep_target_root)?;
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("rewinding the input", e))?;
     let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
     let mut run = Run {
         opts,
         out: HashingWriter::new(output, opts.checksums),
         observer,
         summary: Summary::new(opts.rules.target),
-        user_ids: HashSet::new(),
-        roles: HashSet::new(),
-        root_id: None,
-        members: Vec::new(),
+        dropped_roots,
     };
     let mut prev_key = String::new();
     let mut prev_line = 0;
@@ -124,7 +118,6 @@ pub fn transform<R: Read, W: Write>(
     let (input_sha, input_bytes) = reader.into_inner().finish();
     run.summary.input_sha256 = input_sha;
     run.summary.input_bytes = input_bytes;
-    run.flush_members()?;
     let Run {
         out, mut summary, ..
     } = run;
@@ -162,28 +155,21 @@ impl<W: Write> Run<'_, W> {
         let (rule, outcome) = match kind {
             KeyKind::Member { uid, .. } => {
                 check_member(rec.value).map_err(bad)?;
-                let tenant_end = rec.key.len() - uid.len();
-                self.members.push(Member {
-                    line: rec.line,
-                    key: rec.key.to_string(),
-                    tenant_end,
-                    value: rec.value.to_string(),
-                });
-                return Ok(());
-            }
-            KeyKind::User { name } => {
-                let (id, no_password) = user_identity(rec.value).map_err(bad)?;
-                if name == "root" && (self.opts.keep_target_root || no_password) {
-                    self.root_id = Some(id);
+                if self.dropped_roots.contains(uid) {
                     return self.dropped(&rec, &kind, "drop.source-root");
                 }
-                self.user_ids.insert(id);
+                ("member", Outcome::Unchanged)
+            }
+            KeyKind::User { name } => {
+                if name == "root" {
+                    let (id, _) = user_identity(rec.value).map_err(bad)?;
+                    if self.dropped_roots.contains(&id) {
+                        return self.dropped(&rec, &kind, "drop.source-root");
+                    }
+                }
                 ("user", patch_user(rec.value, rules).map_err(bad)?)
             }
-            KeyKind::Role { tenant, role } => {
-                self.roles.insert((tenant.to_string(), role.to_string()));
-                ("role", Outcome::Unchanged)
-            }
+            KeyKind::Role { .. } => ("role", Outcome::Unchanged),
             KeyKind::Tenant { .. } => ("tenant", patch_tenant(rec.value, rules).map_err(bad)?),
             KeyKind::Database { .. } => {
                 ("database", patch_database(rec.value, rules).map_err(bad)?)
@@ -255,31 +241,6 @@ impl<W: Write> Run<'_, W> {
         self.summary.count(&entry);
         self.observer.entry(&entry)
     }
-
-    /// Writes (or drops) the held-back member records, now that every user and role is known.
-    fn flush_members(&mut self) -> Result<()> {
-        for m in std::mem::take(&mut self.members) {
-            let rec = Record {
-                line: m.line,
-                offset: 0,
-                key: &m.key,
-                value: &m.value,
-            };
-            let key = Key::parse(&m.key);
-            let uid = &m.key[m.tenant_end..];
-            let tenant = key.kind.tenant().unwrap_or_default();
-            let missing_role = custom_role(&m.value)
-                .is_some_and(|role| !self.roles.contains(&(tenant.to_string(), role)));
-            if self.root_id.as_deref() == Some(uid) {
-                self.dropped(&rec, &key.kind, "drop.source-root")?;
-            } else if !self.user_ids.contains(uid) || missing_role {
-                self.dropped(&rec, &key.kind, "drop.orphan-member")?;
-            } else {
-                self.write(&rec, key, "member", Outcome::Unchanged)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A user's id (raw text) and whether it has no password.
@@ -306,8 +267,23 @@ fn check_member(value: &str) -> Result<(), String> {
     }
 }
 
-/// The role name of a `{"Custom":"<role>"}` member value.
-fn custom_role(value: &str) -> Option<String> {
-    let o = Object::parse(value).ok()?;
-    o.get("Custom").and_then(as_str).map(|s| s.into_owned())
+/// First pass: the ids of the `root` users to leave out (all of them with
+/// `keep_target_root`, else those without a password).
+fn source_roots_to_drop<R: Read>(input: R, keep_target_root: bool) -> Result<HashSet<String>> {
+    let mut reader = DumpReader::new(input);
+    let mut ids = HashSet::new();
+    while let Some(rec) = reader.next_record()? {
+        if !rec.key.ends_with("/users/root") {
+            continue;
+        }
+        if let KeyKind::User { name: "root" } = Key::parse(rec.key).kind {
+            // A malformed value is reported, with its line, by the second pass.
+            if let Ok((id, no_password)) = user_identity(rec.value) {
+                if keep_target_root || no_password {
+                    ids.insert(id);
+                }
+            }
+        }
+    }
+    Ok(ids)
 }

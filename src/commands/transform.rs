@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::output::{is_stdout, open_input, Output};
+use crate::output::{is_stdout, open_rereadable_input, Output};
 use crate::pipeline::{transform, TransformOptions};
 use crate::report::{JsonLines, NoReport};
 use crate::rules::{PlaintextPolicy, Rules};
@@ -104,7 +104,7 @@ pub fn run(args: TransformArgs) -> Result<u8> {
             "--report needs a file path (stdout carries the converted dump)".into(),
         ));
     }
-    let input = open_input(args.input.as_deref())?;
+    let input = open_rereadable_input(args.input.as_deref())?;
     let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
     let mut report = match &args.report {
         Some(p) => Some(Output::open(Some(p), args.force, false)?),
