@@ -106,6 +106,9 @@ fn open_file(args: &RestoreArgs) -> Result<File> {
         Some(p) if !is_stdout(Some(p)) => {
             File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))
         }
+        _ if io::stdin().is_terminal() => Err(Error::Usage(
+            "no FILE given and stdin is a terminal; name the restore-ready file".into(),
+        )),
         _ => {
             let mut spool =
                 tempfile::tempfile().map_err(|e| Error::io("creating a spool file", e))?;
@@ -123,7 +126,7 @@ fn input_name(args: &RestoreArgs) -> String {
     }
 }
 
-/// An independent reader of `file` from `offset`.
+/// A handle on `file` positioned at `offset`; handles share the position, so use one at a time.
 fn reader_at(file: &File, offset: u64) -> Result<File> {
     let mut f = file
         .try_clone()

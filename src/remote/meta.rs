@@ -578,6 +578,13 @@ fn describe(e: &ureq::Error, timeouts: Timeouts) -> String {
             "could not connect within {} (--connect-timeout)",
             secs(timeouts.connect)
         ),
+        ureq::Error::Timeout(
+            ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody,
+        ) => format!(
+            "the server took nothing of the request for {} (--read-timeout); it is stuck or \
+             overloaded",
+            secs(timeouts.read)
+        ),
         ureq::Error::Timeout(_) => format!(
             "the server sent nothing for {} (--read-timeout); it is stuck or overloaded, or \
              needs a longer timeout",
