@@ -256,7 +256,17 @@ impl MetaClient {
             };
             return Err(failure(applied, msg));
         }
-        let text = read_text(&mut body);
+        let (text, err) = read_text(&mut body);
+        if let Some(e) = err {
+            return Err(failure(
+                Applied::Unknown,
+                format!(
+                    "the answer broke off: {}; it began {}",
+                    describe_io(&e, self.timeouts),
+                    quote(text.as_bytes())
+                ),
+            ));
+        }
         match parse_success(&text) {
             Some(n) if n == records => Ok(()),
             Some(n) => Err(failure(
@@ -508,7 +518,8 @@ fn status_text(status: StatusCode) -> String {
 
 /// `: «start of body»`, or nothing for an empty body.
 fn quote_body(body: &mut Body) -> String {
-    let text = read_text(body);
+    // A body that cannot be read in full is quoted as far as it went.
+    let (text, _) = read_text(body);
     if text.trim().is_empty() {
         String::new()
     } else {
@@ -516,11 +527,15 @@ fn quote_body(body: &mut Body) -> String {
     }
 }
 
-fn read_text(body: &mut Body) -> String {
+/// The start of a body as text, and the error that cut it short, if one did.
+fn read_text(body: &mut Body) -> (String, Option<io::Error>) {
     let mut bytes = Vec::new();
-    // A body that cannot be read in full is quoted as far as it went.
-    let _ = body.as_reader().take(QUOTE_READ).read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+    let err = body
+        .as_reader()
+        .take(QUOTE_READ)
+        .read_to_end(&mut bytes)
+        .err();
+    (String::from_utf8_lossy(&bytes).into_owned(), err)
 }
 
 /// A server's text, made safe for one line of a terminal: whitespace runs become one space,
