@@ -214,6 +214,16 @@ fn error_pages_and_statuses_are_refused() {
         stderr.contains("HTTP 503") && stderr.contains("Service Unavailable"),
         "{stderr}"
     );
+
+    srv.set_behaviour(Behaviour {
+        status: Some(200),
+        ..Default::default()
+    });
+    let stderr = fetch_fails(&srv.url);
+    assert!(
+        stderr.contains("not a complete dump: line 1: no \": \" separator"),
+        "{stderr}"
+    );
 }
 
 #[test]
