@@ -176,7 +176,7 @@ fn check(file: &File, args: &RestoreArgs) -> Result<()> {
 }
 
 fn print_plan(url: &str, plan: &Plan, start: u64) {
-    let bytes: u64 = plan.chunks.iter().map(Chunk::len).sum();
+    let bytes: u64 = plan.chunks.iter().map(Chunk::bytes).sum();
     println!(
         "dry run: would POST {} request{} to {url}: records {start}..{} of {} ({bytes} bytes)",
         plan.chunks.len(),
@@ -214,8 +214,8 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
         let body = reader_at(file, chunk.start)?;
         let sent = client.restore(
             url,
-            io::Read::take(body, chunk.len()),
-            chunk.len(),
+            io::Read::take(body, chunk.bytes()),
+            chunk.bytes(),
             chunk.records(),
         );
         if let Err(failure) = sent {

@@ -76,11 +76,6 @@ impl Endpoint {
         })
     }
 
-    /// `scheme://host:port`.
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
     /// The URL to download from: the path given, or `/dump`.
     pub fn dump_url(&self) -> String {
         format!("{}{}", self.origin, self.path.as_deref().unwrap_or("/dump"))
@@ -456,7 +451,7 @@ fn broke_off(url: &str, bytes: u64, e: &io::Error, timeouts: Timeouts) -> Error 
 
 /// `Some(n)` when `body` is exactly CnosDB's success answer `Restore Data Success, Total: n`
 /// (the server adds a trailing space).
-pub fn parse_success(body: &str) -> Option<u64> {
+fn parse_success(body: &str) -> Option<u64> {
     let n = body
         .trim_end()
         .strip_prefix("Restore Data Success, Total: ")?;

@@ -28,13 +28,8 @@ impl Chunk {
     }
 
     /// How many bytes the chunk holds.
-    pub fn len(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         self.end - self.start
-    }
-
-    /// True when the chunk holds no bytes (never the case for a planned chunk).
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
     }
 }
 
@@ -97,17 +92,6 @@ pub fn plan(input: impl Read, chunk_records: Option<u64>, resume_from: u64) -> i
     })
 }
 
-/// Counts the records of a body as the server does.
-pub fn count(input: impl Read) -> io::Result<u64> {
-    let mut n = 0;
-    scan_lines(input, |_, is_record, number| {
-        if is_record {
-            n = number;
-        }
-    })?;
-    Ok(n)
-}
-
 /// Calls `on_line(line_end, is_record, record_number)` for every `\n`-separated piece of
 /// `input` (the last one may lack its `\n`); `line_end` is the offset just past the piece and
 /// its `\n`. Returns the number of bytes read.
@@ -165,6 +149,17 @@ fn scan_lines(mut input: impl Read, mut on_line: impl FnMut(u64, bool, u64)) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts the records of a body as the server does.
+    fn count(input: impl Read) -> io::Result<u64> {
+        let mut n = 0;
+        scan_lines(input, |_, is_record, number| {
+            if is_record {
+                n = number;
+            }
+        })?;
+        Ok(n)
+    }
 
     /// The server's own algorithm (spec 5.5), as a reference.
     fn server_count(body: &[u8]) -> u64 {
