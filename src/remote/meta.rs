@@ -105,12 +105,16 @@ pub struct MetaClient {
 }
 
 impl MetaClient {
-    /// A client that never follows redirects, asks for an uncompressed body, and reports
-    /// every status (not only 2xx) to the caller.
+    /// A client that never follows redirects or reuses a connection, asks for an
+    /// uncompressed body, and hands every status (not only 2xx) to the caller.
     pub fn new(timeouts: Timeouts) -> MetaClient {
         let agent = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            // A fresh connection per request: a failure can then never come from a pooled
+            // connection the server had already closed, so it always says something about
+            // the request itself.
+            .max_idle_connections(0)
             .accept_encoding("identity")
             .user_agent(concat!("cnosdb-migrate/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(timeouts.connect))
