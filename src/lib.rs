@@ -9,6 +9,8 @@ pub mod dump;
 pub mod error;
 pub mod filter;
 pub mod output;
+pub mod remote;
+pub mod tables;
 pub mod target;
 
 pub use error::{Error, InputError, Result};

@@ -1,0 +1,3 @@
+//! Talking to CnosDB servers over HTTP.
+
+pub mod sql;
