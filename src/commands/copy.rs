@@ -469,7 +469,7 @@ fn copy_table(p: &PlannedTable, from: &SqlNode, to: &SqlNode, progress: &Progres
     let fail = |mut o: Outcome, step: &str, node: &SqlNode, sql: &str, e: SqlError| {
         o.error = Some(format!(
             "table {}: {step} on {} failed: {e}; statement: {sql}",
-            t.qualified().escape_debug(),
+            t.qualified(),
             node.endpoint(&t.tenant, &t.database),
         ));
         o.statement = Some(sql.to_string());
@@ -498,7 +498,7 @@ fn copy_table(p: &PlannedTable, from: &SqlNode, to: &SqlNode, progress: &Progres
         outcome.status = Status::Mismatch;
         outcome.error = Some(format!(
             "table {}: exported {exported} rows from {} but imported {imported} into {}",
-            t.qualified().escape_debug(),
+            t.qualified(),
             from.url(),
             to.url()
         ));
@@ -517,7 +517,7 @@ fn print_dry_run(
     for p in tables {
         let t = &p.info;
         let k = (t.tenant.clone(), t.database.clone(), t.table.clone());
-        text.push_str(&format!("-- table {}\n", t.qualified().escape_debug()));
+        text.push_str(&format!("-- table {}\n", t.qualified()));
         if done.contains_key(&k) {
             text.push_str("-- done according to the state file: skipped\n");
             continue;

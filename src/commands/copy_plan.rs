@@ -134,8 +134,8 @@ enum Side {
 pub fn run(args: CopyPlanArgs) -> Result<u8> {
     let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
-    let export = script(&plan, &args.dir, Side::Export)?;
-    let import = script(&plan, &args.dir, Side::Import)?;
+    let export = script(&plan, dir.as_str(), Side::Export)?;
+    let import = script(&plan, dir.as_str(), Side::Import)?;
     match &args.output_dir {
         Some(out_dir) => {
             std::fs::create_dir_all(out_dir)
@@ -181,7 +181,7 @@ fn cli_name<'a>(name: &'a str, what: &str, t: &TableInfo) -> Result<&'a str> {
                 "table {}: the {what} name {name:?} cannot be written on a cnosdb-cli command \
                  line (surrounding spaces or control characters); use `cnosdb-migrate copy`, \
                  which sends names over HTTP, or --exclude-table this table",
-                t.qualified().escape_debug()
+                t.qualified()
             ),
         )
         .into());
@@ -238,11 +238,7 @@ fn script(plan: &Plan, dir: &str, side: Side) -> Result<String> {
     if !plan.definitions_only.is_empty() {
         s.push_str("\n-- Not copied (definitions only, no rows stored by CnosDB):\n");
         for t in &plan.definitions_only {
-            s.push_str(&format!(
-                "--   {} table {}\n",
-                t.engine,
-                t.qualified().escape_debug()
-            ));
+            s.push_str(&format!("--   {} table {}\n", t.engine, t.qualified()));
         }
     }
     Ok(s)

@@ -74,9 +74,10 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
-    /// `tenant.database.table`, for messages.
+    /// `tenant.database.table`, for messages (control characters escaped).
     pub fn qualified(&self) -> String {
-        format!("{}.{}.{}", self.tenant, self.database, self.table)
+        let name = format!("{}.{}.{}", self.tenant, self.database, self.table);
+        printable(&name).into_owned()
     }
 }
 

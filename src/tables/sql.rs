@@ -77,6 +77,11 @@ impl CopyDir {
         })
     }
 
+    /// The directory URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
     /// `<dir>/<tenant>/<db>/<table>` without a trailing `/`, each name percent-encoded.
     /// Fails for a name that is `.` or `..` (it would leave the directory).
     pub fn table_url(&self, table: &TableInfo) -> Result<String, String> {
