@@ -367,10 +367,11 @@ impl Progress {
                 ProgressDrawTarget::stderr_with_hz(4),
             );
             if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} tables  {msg}",
+                "{elapsed_precise} [{bar:20}] {pos}/{len} tables, {msg}",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
+            bar.set_message("rows 0 out, 0 in");
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         };
@@ -384,8 +385,7 @@ impl Progress {
     fn rows(&self, exported: u64, imported: u64) {
         let e = self.exported.fetch_add(exported, Ordering::Relaxed) + exported;
         let i = self.imported.fetch_add(imported, Ordering::Relaxed) + imported;
-        self.bar
-            .set_message(format!("{e} rows exported, {i} imported"));
+        self.bar.set_message(format!("rows {e} out, {i} in"));
     }
 
     fn table_done(&self) {
