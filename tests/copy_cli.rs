@@ -215,15 +215,19 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
 }
 
 #[test]
-fn a_state_line_cut_by_a_crash_is_ignored_and_repaired() {
+fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
     let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.jsonl");
-    std::fs::write(
-        &state,
-        "{\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\"exported\":10,\"imported\":10,\"status\":\"copied\"}\n{\"tenant\":\"t2\",\"data",
-    )
-    .unwrap();
+    let record = |to: &str| {
+        format!(
+            "{{\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\
+             \"exported\":10,\"imported\":10,\"status\":\"copied\",\"to\":\"{to}\"}}\n"
+        )
+    };
+    // A record for another node does not count; a line cut short is not a record.
+    let text = record("http://elsewhere:8902") + &record(&new.url) + "{\"tenant\":\"t2\",\"data";
+    std::fs::write(&state, text).unwrap();
     let out = copy(&old, &new)
         .args(["--include-tenant", "t2", "--state"])
         .arg(&state)
@@ -238,6 +242,16 @@ fn a_state_line_cut_by_a_crash_is_ignored_and_repaired() {
     let text = std::fs::read_to_string(&state).unwrap();
     let last = text.lines().last().unwrap();
     assert!(last.contains("\"empty\""), "{text}");
+
+    // Only a record for another node: the table is copied.
+    std::fs::write(&state, record("http://elsewhere:8902")).unwrap();
+    let out = copy(&old, &new)
+        .args(["--include-table", "t2.metrics.disk", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
 
     std::fs::write(&state, "not json\n{}\n").unwrap();
     let bad = copy(&old, &new)

@@ -120,6 +120,14 @@ struct Outcome {
     statement: Option<String>,
 }
 
+/// A state file line: a finished table and the node it was copied to.
+#[derive(Debug, Serialize, Deserialize)]
+struct StateRecord {
+    #[serde(flatten)]
+    outcome: Outcome,
+    to: String,
+}
+
 type TableKey = (String, String, String);
 
 /// Runs `copy`.
@@ -148,7 +156,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
 
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let done = match &args.state {
-        Some(path) => load_state(path)?,
+        Some(path) => load_state(path, to.url())?,
         None => HashMap::new(),
     };
     let key = |p: &PlannedTable| -> TableKey {
@@ -170,7 +178,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     }
 
     let mut state = match &args.state {
-        Some(path) => Some(StateFile::open(path)?),
+        Some(path) => Some(StateFile::open(path, to.url())?),
         None => None,
     };
     let progress = Progress::new(todo.len(), args.quiet);
@@ -261,8 +269,9 @@ fn password(env: Option<&str>, user: &str, url: &str) -> Result<String> {
         .map_err(|e| Error::io("reading the password from the terminal", e))
 }
 
-/// Tables listed as done in a state file.
-fn load_state(path: &Path) -> Result<HashMap<TableKey, Outcome>> {
+/// Tables listed as done in a state file, for the node `to` (records of other nodes are
+/// ignored).
+fn load_state(path: &Path, to: &str) -> Result<HashMap<TableKey, Outcome>> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
@@ -277,8 +286,8 @@ fn load_state(path: &Path) -> Result<HashMap<TableKey, Outcome>> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Outcome>(&line) {
-            Ok(o) if o.status.ok() => {
+        match serde_json::from_str::<StateRecord>(&line) {
+            Ok(StateRecord { outcome: o, to: t }) if o.status.ok() && t == to => {
                 done.insert((o.tenant.clone(), o.database.clone(), o.table.clone()), o);
             }
             Ok(_) => {}
@@ -304,10 +313,11 @@ fn load_state(path: &Path) -> Result<HashMap<TableKey, Outcome>> {
 struct StateFile {
     file: File,
     path: PathBuf,
+    to: String,
 }
 
 impl StateFile {
-    fn open(path: &Path) -> Result<StateFile> {
+    fn open(path: &Path, to: &str) -> Result<StateFile> {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -325,11 +335,16 @@ impl StateFile {
         Ok(StateFile {
             file,
             path: path.to_path_buf(),
+            to: to.to_string(),
         })
     }
 
     fn record(&mut self, o: &Outcome) -> Result<()> {
-        let mut line = serde_json::to_vec(o)
+        let record = StateRecord {
+            outcome: o.clone(),
+            to: self.to.clone(),
+        };
+        let mut line = serde_json::to_vec(&record)
             .map_err(|e| Error::io(format!("writing {}", self.path.display()), e.into()))?;
         line.push(b'\n');
         self.file
