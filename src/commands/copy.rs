@@ -140,19 +140,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         return Err(Error::Usage("--report needs a file path".into()));
     }
     let timeout = args.timeout.map(Duration::from_secs);
-    let (from_creds, to_creds) = if args.dry_run {
-        let none = Credentials {
-            user: args.user.clone(),
-            password: String::new(),
-        };
-        (none.clone(), none)
-    } else {
-        credentials(&args)?
-    };
-    let from = SqlNode::new(&args.from, &from_creds, timeout)
-        .map_err(|e| Error::Usage(format!("--from: {e}")))?;
-    let to = SqlNode::new(&args.to, &to_creds, timeout)
-        .map_err(|e| Error::Usage(format!("--to: {e}")))?;
+    let mut from =
+        SqlNode::new(&args.from, timeout).map_err(|e| Error::Usage(format!("--from: {e}")))?;
+    let mut to = SqlNode::new(&args.to, timeout).map_err(|e| Error::Usage(format!("--to: {e}")))?;
 
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let done = match &args.state {
@@ -176,6 +166,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         print_dry_run(&plan.copy, &done, &from, &to)?;
         return Ok(EXIT_OK);
     }
+    let (from_creds, to_creds) = credentials(&args)?;
+    from.set_credentials(&from_creds);
+    to.set_credentials(&to_creds);
 
     let mut state = match &args.state {
         Some(path) => Some(StateFile::open(path, to.url())?),
@@ -238,24 +231,29 @@ pub fn run(args: CopyArgs) -> Result<u8> {
 fn credentials(args: &CopyArgs) -> Result<(Credentials, Credentials)> {
     let from = Credentials {
         user: args.user.clone(),
-        password: password(args.password_env.as_deref(), &args.user, &args.from)?,
+        password: password(
+            "--password-env",
+            args.password_env.as_deref(),
+            &args.user,
+            &args.from,
+        )?,
     };
     let to = match (&args.to_user, &args.to_password_env) {
         (None, None) => from.clone(),
         (user, var) => {
             let user = user.clone().unwrap_or_else(|| args.user.clone());
-            let password = password(var.as_deref(), &user, &args.to)?;
+            let password = password("--to-password-env", var.as_deref(), &user, &args.to)?;
             Credentials { user, password }
         }
     };
     Ok((from, to))
 }
 
-fn password(env: Option<&str>, user: &str, url: &str) -> Result<String> {
+fn password(flag: &str, env: Option<&str>, user: &str, url: &str) -> Result<String> {
     if let Some(var) = env {
         return std::env::var(var).map_err(|_| {
             Error::Usage(format!(
-                "--password-env {var}: the environment variable is not set (or not UTF-8)"
+                "{flag} {var}: the environment variable is not set (or not UTF-8)"
             ))
         });
     }

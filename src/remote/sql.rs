@@ -69,18 +69,15 @@ impl fmt::Display for SqlError {
 /// One data node's SQL endpoint.
 pub struct SqlNode {
     base: String,
-    authorization: String,
+    authorization: Option<String>,
     agent: ureq::Agent,
 }
 
 impl SqlNode {
     /// A node at `url` (`http://host:port`, as `cnosdb-cli` would reach it). `timeout` bounds
-    /// each statement; `None` waits as long as the server works.
-    pub fn new(
-        url: &str,
-        credentials: &Credentials,
-        timeout: Option<Duration>,
-    ) -> Result<SqlNode, String> {
+    /// each statement; `None` waits as long as the server works. Statements carry no
+    /// credentials until [`SqlNode::set_credentials`].
+    pub fn new(url: &str, timeout: Option<Duration>) -> Result<SqlNode, String> {
         let rest = if let Some(rest) = url.strip_prefix("http://") {
             rest
         } else if url.starts_with("https://") {
@@ -98,8 +95,6 @@ impl SqlNode {
                 "`{url}` needs a host and no query, e.g. http://127.0.0.1:8902"
             ));
         }
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", credentials.user, credentials.password));
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
@@ -107,9 +102,16 @@ impl SqlNode {
             .build();
         Ok(SqlNode {
             base: url.trim_end_matches('/').to_string(),
-            authorization: format!("Basic {token}"),
+            authorization: None,
             agent: config.into(),
         })
+    }
+
+    /// Sends Basic auth with these credentials from now on.
+    pub fn set_credentials(&mut self, credentials: &Credentials) {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.user, credentials.password));
+        self.authorization = Some(format!("Basic {token}"));
     }
 
     /// The node's base URL.
@@ -130,10 +132,11 @@ impl SqlNode {
     /// Runs a statement that answers CnosDB's one-row `rows` result (`COPY INTO`) and
     /// returns that count.
     pub fn copy_rows(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
-        let mut resp = self
-            .agent
-            .post(self.endpoint(tenant, db))
-            .header("Authorization", &self.authorization)
+        let mut req = self.agent.post(self.endpoint(tenant, db));
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth);
+        }
+        let mut resp = req
             .header("Accept", "application/json")
             .content_type("text/plain; charset=utf-8")
             .send(sql)
@@ -280,14 +283,16 @@ mod tests {
             user: "root".into(),
             password: "secret".into(),
         };
-        let n = SqlNode::new("http://h:8902/", &c, None).unwrap();
+        let mut n = SqlNode::new("http://h:8902/", None).unwrap();
+        n.set_credentials(&c);
+        assert_eq!(n.authorization.as_deref(), Some("Basic cm9vdDpzZWNyZXQ="));
         assert_eq!(
             n.endpoint("a b", "d&x"),
             "http://h:8902/api/v1/sql?tenant=a%20b&db=d%26x"
         );
         assert!(!format!("{c:?}").contains("secret"));
-        assert!(SqlNode::new("https://h", &c, None).is_err());
-        assert!(SqlNode::new("h:8902", &c, None).is_err());
-        assert!(SqlNode::new("http://", &c, None).is_err());
+        assert!(SqlNode::new("https://h", None).is_err());
+        assert!(SqlNode::new("h:8902", None).is_err());
+        assert!(SqlNode::new("http://", None).is_err());
     }
 }
