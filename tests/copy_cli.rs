@@ -240,8 +240,17 @@ fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
         "skipped: done before"
     );
     let text = std::fs::read_to_string(&state).unwrap();
-    let last = text.lines().last().unwrap();
-    assert!(last.contains("\"empty\""), "{text}");
+    assert_eq!(text.lines().count(), 3, "the cut line is gone: {text}");
+    assert!(
+        text.ends_with(&format!("\"status\":\"empty\",\"to\":\"{}\"}}\n", new.url)),
+        "{text}"
+    );
+    let again = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 
     // Only a record for another node: the table is copied.
     std::fs::write(&state, record("http://elsewhere:8902")).unwrap();

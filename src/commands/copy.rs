@@ -316,19 +316,19 @@ struct StateFile {
 
 impl StateFile {
     fn open(path: &Path, to: &str) -> Result<StateFile> {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        // A line cut short by a crash must not swallow the next record.
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
-            .len();
-        if len > 0 && !ends_with_newline(path)? {
-            file.write_all(b"\n")
-                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        // A last line cut short by a crash is no record (see `load_state`): drop it, so the
+        // next record starts on a line of its own.
+        let text =
+            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let keep = memchr::memrchr(b'\n', &text).map_or(0, |i| i + 1);
+        if keep < text.len() {
+            file.set_len(keep as u64)
+                .map_err(|e| Error::io(format!("repairing {}", path.display()), e))?;
         }
         Ok(StateFile {
             file,
@@ -350,17 +350,6 @@ impl StateFile {
             .and_then(|()| self.file.sync_data())
             .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
     }
-}
-
-fn ends_with_newline(path: &Path) -> Result<bool> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f =
-        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut last = [0u8; 1];
-    f.seek(SeekFrom::End(-1))
-        .and_then(|_| f.read_exact(&mut last))
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(last[0] == b'\n')
 }
 
 /// Progress on stderr: a bar over tables, rows in the message; hidden when not a terminal.
