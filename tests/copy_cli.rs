@@ -180,7 +180,8 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
     );
     assert!(err.contains("run the same command again"), "{err}");
     let recorded = std::fs::read_to_string(&state).unwrap();
-    assert_eq!(recorded.lines().count(), 6, "{recorded}");
+    // Five tables exported then copied, one empty.
+    assert_eq!(recorded.lines().count(), 11, "{recorded}");
     assert!(!recorded.contains("\"cpu\""));
 
     old.set_fail_table(None);
@@ -201,7 +202,7 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
         Some(100),
         "not imported twice"
     );
-    assert_eq!(std::fs::read_to_string(&state).unwrap().lines().count(), 7);
+    assert_eq!(std::fs::read_to_string(&state).unwrap().lines().count(), 13);
 
     // Everything done: a third run sends nothing.
     let before = old.requests().len() + new.requests().len();
@@ -212,6 +213,73 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
         .unwrap();
     assert_eq!(third.status.code(), Some(0));
     assert_eq!(old.requests().len() + new.requests().len(), before);
+}
+
+#[test]
+fn after_a_failed_import_the_resume_imports_without_exporting_again() {
+    let (old, new) = nodes(
+        NodeConfig::default(),
+        NodeConfig {
+            fail_table: Some("disk".into()),
+            ..NodeConfig::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.jsonl");
+    let first = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    assert!(
+        stderr(&first).contains("table t2.metrics.disk: import on http://127.0.0.1:"),
+        "{}",
+        stderr(&first)
+    );
+
+    new.set_fail_table(None);
+    let exports = old.requests().len();
+    let dry = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--dry-run", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(stdout(&dry)
+        .contains("-- exported before (10 rows) according to the state file: import only"));
+    let second = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(old.requests().len(), exports, "no second export");
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
+    insta::assert_snapshot!("resume_after_import_failure", summary(&second));
+}
+
+#[test]
+fn without_a_state_file_a_second_export_shows_up_as_a_mismatch() {
+    let (old, new) = nodes(
+        NodeConfig::default(),
+        NodeConfig {
+            fail_table: Some("disk".into()),
+            ..NodeConfig::default()
+        },
+    );
+    let args = ["--include-table", "t2.metrics.disk"];
+    assert_eq!(
+        copy(&old, &new).args(args).output().unwrap().status.code(),
+        Some(4)
+    );
+    new.set_fail_table(None);
+    let again = copy(&old, &new).args(args).output().unwrap();
+    assert_eq!(again.status.code(), Some(4));
+    assert!(
+        stderr(&again).contains("exported 10 rows from") && stderr(&again).contains("imported 20"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]

@@ -83,6 +83,9 @@ enum Status {
     Empty,
     /// Listed as done in the state file: not copied again.
     Done,
+    /// State file only: exported, import still to do (a rerun imports without exporting
+    /// again, since a second export would add files next to the first).
+    Exported,
     /// The counts differ.
     Mismatch,
     /// A statement failed.
@@ -95,6 +98,7 @@ impl Status {
             Status::Copied => "copied",
             Status::Empty => "empty",
             Status::Done => "done",
+            Status::Exported => "exported",
             Status::Mismatch => "mismatch",
             Status::Failed => "failed",
         }
@@ -105,7 +109,7 @@ impl Status {
     }
 }
 
-/// One line of the report (and, for finished tables, of the state file).
+/// One line of the report (and of the state file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Outcome {
     tenant: String,
@@ -120,7 +124,7 @@ struct Outcome {
     statement: Option<String>,
 }
 
-/// A state file line: a finished table and the node it was copied to.
+/// A state file line: a table exported or finished, and the node it is copied to.
 #[derive(Debug, Serialize, Deserialize)]
 struct StateRecord {
     #[serde(flatten)]
@@ -145,9 +149,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     let mut to = SqlNode::new(&args.to, timeout).map_err(|e| Error::Usage(format!("--to: {e}")))?;
 
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
-    let done = match &args.state {
+    let Resume { done, exported } = match &args.state {
         Some(path) => load_state(path, to.url())?,
-        None => HashMap::new(),
+        None => Resume::default(),
     };
     let key = |p: &PlannedTable| -> TableKey {
         (
@@ -163,7 +167,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         .collect();
 
     if args.dry_run {
-        print_dry_run(&plan.copy, &done, &from, &to)?;
+        print_dry_run(&plan.copy, &done, &exported, &from, &to)?;
         return Ok(EXIT_OK);
     }
     let (from_creds, to_creds) = credentials(&args)?;
@@ -175,7 +179,14 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         None => None,
     };
     let progress = Progress::new(todo.len(), args.quiet);
-    let results = copy_all(&todo, &from, &to, args.parallel, &progress, state.as_mut())?;
+    let jobs: Vec<Job> = todo
+        .iter()
+        .map(|p| Job {
+            table: p,
+            exported: exported.get(&key(p)).copied(),
+        })
+        .collect();
+    let results = copy_all(&jobs, &from, &to, args.parallel, &progress, state.as_mut())?;
     progress.finish();
 
     let mut results: HashMap<TableKey, Outcome> = results
@@ -267,15 +278,21 @@ fn password(flag: &str, env: Option<&str>, user: &str, url: &str) -> Result<Stri
         .map_err(|e| Error::io("reading the password from the terminal", e))
 }
 
-/// Tables listed as done in a state file, for the node `to` (records of other nodes are
-/// ignored).
-fn load_state(path: &Path, to: &str) -> Result<HashMap<TableKey, Outcome>> {
+/// What a state file says: tables done, tables exported but not yet imported.
+#[derive(Default)]
+struct Resume {
+    done: HashMap<TableKey, Outcome>,
+    exported: HashMap<TableKey, u64>,
+}
+
+/// Reads a state file; records for another node than `to` are ignored.
+fn load_state(path: &Path, to: &str) -> Result<Resume> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Resume::default()),
         Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
     };
-    let mut done = HashMap::new();
+    let mut resume = Resume::default();
     let mut lines = BufReader::new(file).lines().peekable();
     let mut n = 0u64;
     while let Some(line) = lines.next() {
@@ -285,11 +302,21 @@ fn load_state(path: &Path, to: &str) -> Result<HashMap<TableKey, Outcome>> {
             continue;
         }
         match serde_json::from_str::<StateRecord>(&line) {
-            Ok(StateRecord { outcome: o, to: t }) if o.status.ok() && t == to => {
-                done.insert((o.tenant.clone(), o.database.clone(), o.table.clone()), o);
+            Ok(StateRecord { outcome: o, to: t }) if t == to => {
+                let key = (o.tenant.clone(), o.database.clone(), o.table.clone());
+                match (o.status, o.exported) {
+                    (Status::Exported, Some(rows)) => {
+                        resume.exported.insert(key, rows);
+                    }
+                    (status, _) if status.ok() => {
+                        resume.exported.remove(&key);
+                        resume.done.insert(key, o);
+                    }
+                    _ => {}
+                }
             }
             Ok(_) => {}
-            // A crash can cut the last line short: that table was not recorded as done.
+            // A crash can cut the last line short: it records nothing.
             Err(_) if lines.peek().is_none() => {}
             Err(e) => {
                 return Err(InputError::at(
@@ -304,7 +331,7 @@ fn load_state(path: &Path, to: &str) -> Result<HashMap<TableKey, Outcome>> {
             }
         }
     }
-    Ok(done)
+    Ok(resume)
 }
 
 /// The state file, appended one JSON line per finished table and synced.
@@ -403,9 +430,15 @@ impl Progress {
     }
 }
 
+/// One table to copy, and its row count if an earlier run already exported it.
+struct Job<'a> {
+    table: &'a PlannedTable,
+    exported: Option<u64>,
+}
+
 /// Copies the tables with `parallel` worker threads; results come back in input order.
 fn copy_all(
-    todo: &[&PlannedTable],
+    jobs: &[Job<'_>],
     from: &SqlNode,
     to: &SqlNode,
     parallel: u16,
@@ -413,25 +446,28 @@ fn copy_all(
     state: Option<&mut StateFile>,
 ) -> Result<Vec<Outcome>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; todo.len()]);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; jobs.len()]);
     let state = Mutex::new(state);
     let state_error: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = usize::from(parallel).min(todo.len()).max(1);
+    let record = |o: &Outcome| {
+        if let Some(s) = lock(&state).as_mut() {
+            if let Err(e) = s.record(o) {
+                lock(&state_error).get_or_insert(e);
+            }
+        }
+    };
+    let workers = usize::from(parallel).min(jobs.len()).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(p) = todo.get(i) else { break };
+                let Some(job) = jobs.get(i) else { break };
                 if lock(&state_error).is_some() {
                     break;
                 }
-                let outcome = copy_table(p, from, to, progress);
+                let outcome = copy_table(job, from, to, progress, &record);
                 if outcome.status.ok() {
-                    if let Some(s) = lock(&state).as_mut() {
-                        if let Err(e) = s.record(&outcome) {
-                            lock(&state_error).get_or_insert(e);
-                        }
-                    }
+                    record(&outcome);
                 } else if let Some(e) = &outcome.error {
                     progress.println(&format!("cnosdb-migrate: {e}"));
                 }
@@ -455,8 +491,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Exports one table from the old node, imports it into the new one, compares the counts.
-fn copy_table(p: &PlannedTable, from: &SqlNode, to: &SqlNode, progress: &Progress) -> Outcome {
+/// Exports one table from the old node (unless an earlier run did: `record` keeps that
+/// step), imports it into the new one, compares the counts.
+fn copy_table(
+    job: &Job<'_>,
+    from: &SqlNode,
+    to: &SqlNode,
+    progress: &Progress,
+    record: &dyn Fn(&Outcome),
+) -> Outcome {
+    let p = job.table;
     let t = &p.info;
     let mut outcome = Outcome {
         tenant: t.tenant.clone(),
@@ -477,9 +521,21 @@ fn copy_table(p: &PlannedTable, from: &SqlNode, to: &SqlNode, progress: &Progres
         o.statement = Some(sql.to_string());
         o
     };
-    let exported = match from.copy_rows(&t.tenant, &t.database, &p.export_sql) {
-        Ok(n) => n,
-        Err(e) => return fail(outcome, "export", from, &p.export_sql, e),
+    let exported = match job.exported {
+        Some(n) => n,
+        None => match from.copy_rows(&t.tenant, &t.database, &p.export_sql) {
+            Ok(n) => {
+                if n > 0 {
+                    record(&Outcome {
+                        exported: Some(n),
+                        status: Status::Exported,
+                        ..outcome.clone()
+                    });
+                }
+                n
+            }
+            Err(e) => return fail(outcome, "export", from, &p.export_sql, e),
+        },
     };
     outcome.exported = Some(exported);
     progress.rows(exported, 0);
@@ -511,6 +567,7 @@ fn copy_table(p: &PlannedTable, from: &SqlNode, to: &SqlNode, progress: &Progres
 fn print_dry_run(
     tables: &[PlannedTable],
     done: &HashMap<TableKey, Outcome>,
+    exported: &HashMap<TableKey, u64>,
     from: &SqlNode,
     to: &SqlNode,
 ) -> Result<()> {
@@ -524,10 +581,18 @@ fn print_dry_run(
             text.push_str("-- done according to the state file: skipped\n");
             continue;
         }
+        match exported.get(&k) {
+            Some(n) => text.push_str(&format!(
+                "-- exported before ({n} rows) according to the state file: import only\n"
+            )),
+            None => text.push_str(&format!(
+                "-- POST {}\n{}\n",
+                from.endpoint(&t.tenant, &t.database),
+                p.export_sql
+            )),
+        }
         text.push_str(&format!(
-            "-- POST {}\n{}\n-- POST {}\n{}\n",
-            from.endpoint(&t.tenant, &t.database),
-            p.export_sql,
+            "-- POST {}\n{}\n",
             to.endpoint(&t.tenant, &t.database),
             p.import_sql
         ));

@@ -5,8 +5,9 @@
 //! - Basic auth is required: a missing or unparsable `Authorization` header is a 400 JSON error,
 //!   a wrong user or password a 422.
 //! - Query errors are 422 `{"error_code","error_message"}`.
-//! - `COPY INTO '<path>' FROM <table> …` exports: the table's row count is written under `path`
-//!   in a [`Fs`] that several nodes can share (like a shared directory). The path must not end
+//! - `COPY INTO '<path>' FROM <table> …` exports: the table's row count is added under `path`
+//!   in a [`Fs`] that several nodes can share (like a shared directory; exporting twice doubles
+//!   what the directory holds, as with CnosDB's uniquely named files). The path must not end
 //!   with `/`.
 //! - `COPY INTO <table> FROM '<path>/' …` imports what `path` holds into an existing table; a
 //!   path without its trailing `/` fails, as CnosDB does.
@@ -318,7 +319,8 @@ fn execute(
             .tables
             .get(&key)
             .ok_or_else(|| format!("Table not found: {tenant}.{db}.{table}"))?;
-        lock(fs).insert(path, rows);
+        // Like CnosDB, a second export into the same directory adds files next to the first.
+        *lock(fs).entry(path).or_insert(0) += rows;
         Ok(rows)
     } else {
         let (table, rest) = ident(rest).ok_or_else(parse_err)?;
