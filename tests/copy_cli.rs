@@ -510,3 +510,51 @@ fn unreachable_node_and_bad_arguments() {
         );
     }
 }
+
+/// The fake node answers like CnosDB's SQL API (spec section 8), so the tests above mean
+/// something.
+#[test]
+fn the_fake_node_behaves_like_the_spec() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |node: &FakeNode, auth: Option<&str>, accept: &str, sql: &str| {
+        let mut req = agent
+            .post(format!("{}/api/v1/sql?tenant=t2&db=metrics", node.url))
+            .header("Accept", accept);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let mut resp = req.send(sql).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    };
+    let root = Some("Basic cm9vdDpzZWNyZXQ="); // root:secret
+    let export = "COPY INTO 'file:///x/disk' FROM \"disk\" FILE_FORMAT = (TYPE = 'PARQUET');";
+    let (status, body) = post(&old, None, "application/json", export);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"error_code\"") && body.contains("\"error_message\""));
+    assert_eq!(post(&old, Some("Basic cm9vdDp4"), "", export).0, 422);
+    assert_eq!(
+        post(&old, root, "", export),
+        (200, "rows\n10\n".to_string())
+    );
+    assert_eq!(
+        post(&old, root, "application/json", export),
+        (200, "[{\"rows\":10}]".to_string())
+    );
+    let no_slash = "COPY INTO \"disk\" FROM 'file:///x/disk' FILE_FORMAT = (TYPE = 'PARQUET');";
+    assert_eq!(post(&new, root, "", no_slash).0, 422);
+    let delimiter =
+        "COPY INTO \"disk\" FROM 'file:///x/disk/' FILE_FORMAT = (TYPE = 'PARQUET', DELIMITER = ',');";
+    let (status, body) = post(&new, root, "", delimiter);
+    assert_eq!(status, 422);
+    assert!(body.contains("specific to CSV"), "{body}");
+    let import = "COPY INTO \"disk\" FROM 'file:///x/disk/' FILE_FORMAT = (TYPE = 'PARQUET');";
+    assert_eq!(
+        post(&new, root, "", import),
+        (200, "rows\n20\n".to_string())
+    );
+}

@@ -50,7 +50,8 @@ pub struct CopyArgs {
     /// Environment variable with the new node's password, when it differs.
     #[arg(long, value_name = "VAR")]
     pub to_password_env: Option<String>,
-    /// Record each finished table in FILE (JSON Lines); a rerun skips the tables it lists.
+    /// Record each exported and each finished table in FILE (JSON Lines); a rerun skips what
+    /// is done.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Copy N tables at a time.
