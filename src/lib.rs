@@ -8,8 +8,12 @@ pub mod commands;
 pub mod dump;
 pub mod error;
 pub mod filter;
+pub mod json;
 pub mod output;
+pub mod pipeline;
 pub mod remote;
+pub mod report;
+pub mod rules;
 pub mod tables;
 pub mod target;
 

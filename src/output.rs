@@ -155,6 +155,32 @@ pub fn open_input(path: Option<&Path>) -> Result<Box<dyn io::Read>> {
     }
 }
 
+/// Opens an input that can be read twice: a regular file as it is; stdin, a pipe or a FIFO
+/// copied first to a private anonymous temporary file.
+pub fn open_rereadable_input(path: Option<&Path>) -> Result<File> {
+    if let Some(p) = path.filter(|p| !is_stdout(Some(p))) {
+        let f = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+        let regular = f
+            .metadata()
+            .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+            .is_file();
+        if regular {
+            return Ok(f);
+        }
+        return spool(f);
+    }
+    spool(io::stdin().lock())
+}
+
+fn spool(mut r: impl io::Read) -> Result<File> {
+    let mut f =
+        tempfile::tempfile().map_err(|e| Error::io("creating a temporary spool file", e))?;
+    io::copy(&mut r, &mut f).map_err(|e| Error::io("reading the input", e))?;
+    f.rewind()
+        .map_err(|e| Error::io("rewinding the spool file", e))?;
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,29 +1,128 @@
 //! `transform`: a 2.3 dump in, a restore-ready file for one 2.4.x target out.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::output::{is_stdout, open_rereadable_input, Output};
+use crate::pipeline::{transform, TransformOptions};
+use crate::report::{JsonLines, NoReport};
+use crate::rules::{PlaintextPolicy, Rules};
 use crate::target::Target;
 
 /// Arguments of `transform`.
 #[derive(Debug, Args)]
 pub struct TransformArgs {
-    /// The 2.4.x release the file is for: 2.4.0, 2.4.0.1, 2.4.1, 2.4.2, 2.4.2.1, 2.4.3.
+    /// The 2.4.x release the file is for: 2.4.0, 2.4.0.1, 2.4.1, 2.4.2, 2.4.2.1, 2.4.3
+    /// (2.4.3 covers 2.4.3.x and main).
     #[arg(long, value_name = "VERSION")]
     pub target: Target,
-    /// The dump to read (`/dump` or `/debug` form); `-` or absent for stdin.
+    /// The dump to read (`/dump` or `/debug` form, detected); `-` or absent for stdin.
     pub input: Option<PathBuf>,
-    /// Where to write; `-` or absent for stdout.
+    /// Where to write the restore-ready file; `-` or absent for stdout. Written atomically, mode 0600.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: Option<PathBuf>,
+    /// Replace OUTPUT (and the report) if they exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Write to stdout as records are converted, instead of only after the whole input was accepted.
+    #[arg(long)]
+    pub stream: bool,
+    /// Write the audit trail here: one JSON line per input record, then a summary with the
+    /// SHA-256 of input and output (also printed on stderr).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Rewrite the cluster segment of every key to NAME (the new cluster's `cluster_name`).
+    #[arg(long, value_name = "NAME")]
+    pub rename_cluster: Option<String>,
     #[command(flatten)]
     pub filter: Filter,
+    /// Leave out the source's `root` user and its memberships, so the new cluster keeps its own
+    /// root (a 2.3 root without a password is always left out).
+    #[arg(long)]
+    pub keep_target_root: bool,
+    /// What to do with a password that is not a bcrypt hash (2.3.0–2.3.3 leftovers).
+    #[arg(long, value_enum, default_value = "hash", value_name = "POLICY")]
+    pub plaintext_passwords: PlaintextPolicy,
+    /// Keep `must_change_password` on users for 2.4.3 (which then refuses their statements
+    /// until they change their password).
+    #[arg(long)]
+    pub keep_must_change_password: bool,
+    /// Override a 2.4.2+ database config default for converted databases: NAME=VALUE
+    /// (max_memcache_size, memcache_partitions, wal_max_file_size, wal_sync, strict_write,
+    /// max_cache_readers). Repeatable.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub db_config: Vec<String>,
+}
+
+impl TransformArgs {
+    /// The transform options these arguments ask for.
+    pub fn options(&self) -> Result<TransformOptions> {
+        let mut rules = Rules::new(self.target);
+        if !self.db_config.is_empty() && !self.target.structured_databases() {
+            return Err(Error::Usage(format!(
+                "--db-config applies to targets 2.4.2 and later; {} databases have no such config",
+                self.target
+            )));
+        }
+        for assignment in &self.db_config {
+            rules
+                .db_config
+                .set(assignment)
+                .map_err(|e| Error::Usage(format!("--db-config: {e}")))?;
+        }
+        rules.plaintext = self.plaintext_passwords;
+        rules.keep_must_change_password = self.keep_must_change_password;
+        if let Some(name) = &self.rename_cluster {
+            if name.is_empty() || name.contains('/') || name.contains(": ") {
+                return Err(Error::Usage(format!(
+                    "--rename-cluster: `{name}` is not a cluster name"
+                )));
+            }
+        }
+        Ok(TransformOptions {
+            rules,
+            filter: self.filter.clone(),
+            rename_cluster: self.rename_cluster.clone(),
+            keep_target_root: self.keep_target_root,
+            checksums: self.report.is_some(),
+        })
+    }
 }
 
 /// Runs `transform`.
-pub fn run(_args: TransformArgs) -> Result<u8> {
-    Err(Error::Usage("transform: not yet implemented".into()))
+pub fn run(args: TransformArgs) -> Result<u8> {
+    let opts = args.options()?;
+    if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+        return Err(Error::Usage(
+            "--report needs a file path (stdout carries the converted dump)".into(),
+        ));
+    }
+    let input = open_rereadable_input(args.input.as_deref())?;
+    let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
+    let mut report = match &args.report {
+        Some(p) => Some(Output::open(Some(p), args.force, false)?),
+        None => None,
+    };
+    let summary = match report.as_mut() {
+        Some(r) => transform(input, &mut out, &opts, &mut JsonLines(r))?,
+        None => transform(input, &mut out, &opts, &mut NoReport)?,
+    };
+    out.commit()?;
+    if let Some(mut r) = report {
+        r.write_all(summary.to_json().as_bytes())
+            .and_then(|()| r.write_all(b"\n"))
+            .map_err(|e| Error::io("writing the report", e))?;
+        r.commit()?;
+    }
+    if !args.quiet {
+        eprint!("{}", summary.human());
+    }
+    Ok(0)
 }

@@ -1,0 +1,289 @@
+//! The transform: read records, decide each one's fate by the rules, write the kept ones.
+
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use crate::dump::{DumpReader, Key, KeyKind, Record};
+use crate::error::{Error, InputError, Result};
+use crate::filter::{rename_cluster, Filter};
+use crate::json::{as_str, is_null, Object};
+use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
+use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
+
+/// Everything `transform` can be asked to do besides the target's record rules.
+#[derive(Debug, Clone)]
+pub struct TransformOptions {
+    /// The record rules (target, database config, password policy).
+    pub rules: Rules,
+    /// Which tenants and databases move.
+    pub filter: Filter,
+    /// The new cluster name, if it changes.
+    pub rename_cluster: Option<String>,
+    /// Leave the source's `root` user and its memberships out.
+    pub keep_target_root: bool,
+    /// Compute the SHA-256 of input and output for the summary.
+    pub checksums: bool,
+}
+
+impl TransformOptions {
+    /// The defaults for `rules`.
+    pub fn new(rules: Rules) -> Self {
+        TransformOptions {
+            rules,
+            filter: Filter::default(),
+            rename_cluster: None,
+            keep_target_root: false,
+            checksums: false,
+        }
+    }
+}
+
+/// The rule that drops a record whatever the target, if any.
+pub fn drop_rule(kind: &KeyKind<'_>) -> Option<&'static str> {
+    Some(match kind {
+        KeyKind::DataVersion | KeyKind::AlreadyInit | KeyKind::TestAlive => "drop.global",
+        KeyKind::AutoIncrId => "drop.auto-incr-id",
+        KeyKind::DataNode | KeyKind::DataNodeMetrics => "drop.data-node",
+        KeyKind::Bucket { .. } => "drop.bucket",
+        KeyKind::ResourceInfo => "drop.resource-info",
+        KeyKind::Query => "drop.query",
+        _ if is_system_db(kind) => "drop.system-db",
+        _ => return None,
+    })
+}
+
+/// True for records of the `cnosdb` tenant's `usage_schema` and `cluster_schema` databases,
+/// which every 2.4 cluster writes for itself.
+pub fn is_system_db(kind: &KeyKind<'_>) -> bool {
+    kind.tenant() == Some("cnosdb")
+        && matches!(kind.database(), Some("usage_schema" | "cluster_schema"))
+}
+
+struct Run<'o, W: Write> {
+    opts: &'o TransformOptions,
+    out: HashingWriter<W>,
+    observer: &'o mut dyn Observer,
+    summary: Summary,
+    /// Ids of the source `root` users that are left out (with their memberships).
+    dropped_roots: HashSet<String>,
+}
+
+/// Converts the dump read from `input` and writes the restore-ready records to `output`, in
+/// input order.
+///
+/// Reads the input twice: a first pass finds the source's `root` user (which sorts after the
+/// member records that name it), the second converts. Memory stays bounded by the longest
+/// line. Reports every record's fate to `observer`. On error, what was written to `output` is
+/// incomplete: callers write to an [`crate::output::Output`] and commit only on success.
+pub fn transform<R: Read + Seek, W: Write>(
+    mut input: R,
+    output: W,
+    opts: &TransformOptions,
+    observer: &mut dyn Observer,
+) -> Result<Summary> {
+    let dropped_roots = source_roots_to_drop(&mut input, opts.keep_target_root)?;
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("rewinding the input", e))?;
+    let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
+    let mut run = Run {
+        opts,
+        out: HashingWriter::new(output, opts.checksums),
+        observer,
+        summary: Summary::new(opts.rules.target),
+        dropped_roots,
+    };
+    let mut prev_key = String::new();
+    let mut prev_line = 0;
+    while let Some(rec) = reader.next_record()? {
+        if rec.key == prev_key {
+            return Err(InputError::at(
+                rec.line,
+                format!(
+                    "duplicate key {} (also on line {prev_line}); a dump holds each key once: \
+                     two dumps were concatenated or the file was edited",
+                    rec.key
+                ),
+            )
+            .into());
+        }
+        prev_key.clear();
+        prev_key.push_str(rec.key);
+        prev_line = rec.line;
+        run.record(rec)?;
+    }
+    run.summary.form = reader.form().map(|f| f.name());
+    run.summary.input_records = reader.records();
+    run.summary.crlf_lines = reader.crlf_lines();
+    let (input_sha, input_bytes) = reader.into_inner().finish();
+    run.summary.input_sha256 = input_sha;
+    run.summary.input_bytes = input_bytes;
+    let Run {
+        out, mut summary, ..
+    } = run;
+    let (output_sha, output_bytes, mut inner) = out.finish();
+    inner
+        .flush()
+        .map_err(|e| Error::io("writing the output", e))?;
+    summary.output_sha256 = output_sha;
+    summary.output_bytes = output_bytes;
+    Ok(summary)
+}
+
+impl<W: Write> Run<'_, W> {
+    fn record(&mut self, rec: Record<'_>) -> Result<()> {
+        let key = Key::parse(rec.key);
+        let kind = key.kind;
+        if let Some(rule) = drop_rule(&kind) {
+            return self.dropped(&rec, &kind, rule);
+        }
+        if !self.opts.filter.selects(&kind) {
+            return self.dropped(&rec, &kind, "drop.filtered");
+        }
+        let rules = &self.opts.rules;
+        let bad = |msg: String| -> Error {
+            InputError::at(
+                rec.line,
+                format!(
+                    "{} record {}: the value {msg}; fix or remove this record",
+                    kind.name(),
+                    rec.key
+                ),
+            )
+            .into()
+        };
+        let (rule, outcome) = match kind {
+            KeyKind::Member { uid, .. } => {
+                check_member(rec.value).map_err(bad)?;
+                if self.dropped_roots.contains(uid) {
+                    return self.dropped(&rec, &kind, "drop.source-root");
+                }
+                ("member", Outcome::Unchanged)
+            }
+            KeyKind::User { name } => {
+                if name == "root" {
+                    let (id, _) = user_identity(rec.value).map_err(bad)?;
+                    if self.dropped_roots.contains(&id) {
+                        return self.dropped(&rec, &kind, "drop.source-root");
+                    }
+                }
+                ("user", patch_user(rec.value, rules).map_err(bad)?)
+            }
+            KeyKind::Role { .. } => ("role", Outcome::Unchanged),
+            KeyKind::Tenant { .. } => ("tenant", patch_tenant(rec.value, rules).map_err(bad)?),
+            KeyKind::Database { .. } => {
+                ("database", patch_database(rec.value, rules).map_err(bad)?)
+            }
+            KeyKind::Table { .. } => ("table", patch_table(rec.value, rules).map_err(bad)?),
+            KeyKind::Limiter { .. } => ("limiter", Outcome::Unchanged),
+            _ => {
+                self.summary.unknown_keys += 1;
+                ("unknown", Outcome::Unchanged)
+            }
+        };
+        if let (Outcome::Patched { changes, .. }, KeyKind::User { name }) = (&outcome, kind) {
+            if changes.iter().any(|c| c.op == Op::Hashed) {
+                self.summary.hashed_password_users.push(name.to_string());
+            }
+        }
+        self.write(&rec, key, rule, outcome)
+    }
+
+    fn write(
+        &mut self,
+        rec: &Record<'_>,
+        key: Key<'_>,
+        rule: &'static str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let new_key = match (&self.opts.rename_cluster, key.cluster) {
+            (Some(new), Some(old)) if new != old => Some(rename_cluster(rec.key, old, new)),
+            _ => None,
+        };
+        let (value, changes, action) = match &outcome {
+            Outcome::Patched { value, changes } => {
+                (value.as_str(), changes.as_slice(), Action::Patched)
+            }
+            Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Renamed),
+            Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
+        };
+        let written_key = new_key.as_deref().unwrap_or(rec.key);
+        let out = &mut self.out;
+        out.write_all(written_key.as_bytes())
+            .and_then(|()| out.write_all(b": "))
+            .and_then(|()| out.write_all(value.as_bytes()))
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::io("writing the output", e))?;
+        self.observe(Entry {
+            line: rec.line,
+            key: rec.key,
+            new_key: new_key.as_deref(),
+            kind: key.kind.name(),
+            action,
+            rule,
+            changes,
+        })
+    }
+
+    fn dropped(&mut self, rec: &Record<'_>, kind: &KeyKind<'_>, rule: &'static str) -> Result<()> {
+        self.observe(Entry {
+            line: rec.line,
+            key: rec.key,
+            new_key: None,
+            kind: kind.name(),
+            action: Action::Dropped,
+            rule,
+            changes: &[],
+        })
+    }
+
+    fn observe(&mut self, entry: Entry<'_>) -> Result<()> {
+        self.summary.count(&entry);
+        self.observer.entry(&entry)
+    }
+}
+
+/// A user's id (raw text) and whether it has no password.
+fn user_identity(value: &str) -> Result<(String, bool), String> {
+    let user = Object::parse(value)?;
+    let id = user.get("id").ok_or("has no `id`")?;
+    let options = user.object("options")?;
+    let password = options
+        .get("password")
+        .or_else(|| options.get("hash_password"));
+    Ok((id.get().to_string(), password.is_none_or(is_null)))
+}
+
+/// Checks a member value: `{"System":"Owner"|"Member"}` or `{"Custom":"<role>"}`.
+fn check_member(value: &str) -> Result<(), String> {
+    let o = Object::parse(value)?;
+    match o.members.as_slice() {
+        [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
+        [(tag, v)] if tag == "Custom" && as_str(v).is_some() => Ok(()),
+        _ => Err(
+            "is not a tenant role (`{\"System\":\"Owner\"|\"Member\"}` or `{\"Custom\":\"role\"}`)"
+                .into(),
+        ),
+    }
+}
+
+/// First pass: the ids of the `root` users to leave out (all of them with
+/// `keep_target_root`, else those without a password).
+fn source_roots_to_drop<R: Read>(input: R, keep_target_root: bool) -> Result<HashSet<String>> {
+    let mut reader = DumpReader::new(input);
+    let mut ids = HashSet::new();
+    while let Some(rec) = reader.next_record()? {
+        if !rec.key.ends_with("/users/root") {
+            continue;
+        }
+        if let KeyKind::User { name: "root" } = Key::parse(rec.key).kind {
+            // A malformed value is reported, with its line, by the second pass.
+            if let Ok((id, no_password)) = user_identity(rec.value) {
+                if keep_target_root || no_password {
+                    ids.insert(id);
+                }
+            }
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,211 @@
+//! Table records: TSKV `schema_id` → `schema_version` (2.4.1+), exactly the known fields
+//! (2.4.3+). External and stream tables are the same in every release.
+
+use super::{newer_shape, Change, Op, Outcome, Rules};
+use crate::json::{as_str, quote, Object, ObjectWriter};
+
+/// The storage engine of a table, from its record's outer tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableEngine {
+    /// `TsKvTableSchema`: rows live in CnosDB.
+    Tskv,
+    /// `ExternalTableSchema`: rows live in files.
+    External,
+    /// `StreamTableSchema`: a stream over another table.
+    Stream,
+}
+
+impl TableEngine {
+    /// The engine of a table value, and the raw text of its inner schema object.
+    pub fn of(value: &str) -> Result<(TableEngine, &str), String> {
+        // Fast path: the compact form every CnosDB writes; the inner object is parsed by the
+        // caller, so it is validated once, not twice.
+        for (tag, engine) in [
+            ("{\"TsKvTableSchema\":", TableEngine::Tskv),
+            ("{\"ExternalTableSchema\":", TableEngine::External),
+            ("{\"StreamTableSchema\":", TableEngine::Stream),
+        ] {
+            if let Some(inner) = value.strip_prefix(tag).and_then(|r| r.strip_suffix('}')) {
+                if inner.starts_with('{') && inner.ends_with('}') {
+                    return Ok((engine, inner));
+                }
+            }
+        }
+        let outer = Object::parse(value)?;
+        let [(tag, inner)] = outer.members.as_slice() else {
+            return Err("is not a table schema (expected one of `TsKvTableSchema`, \
+                        `ExternalTableSchema`, `StreamTableSchema`)"
+                .into());
+        };
+        let engine = match tag.as_ref() {
+            "TsKvTableSchema" => TableEngine::Tskv,
+            "ExternalTableSchema" => TableEngine::External,
+            "StreamTableSchema" => TableEngine::Stream,
+            other => return Err(format!("has an unknown table kind `{other}`")),
+        };
+        Ok((engine, inner.get()))
+    }
+
+    /// `TSKV`, `EXTERNAL` or `STREAM`, as CnosDB names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableEngine::Tskv => "TSKV",
+            TableEngine::External => "EXTERNAL",
+            TableEngine::Stream => "STREAM",
+        }
+    }
+}
+
+/// The fields a 2.4.3+ TSKV table may hold, in the order it writes them.
+const TSKV_FIELDS: [&str; 7] = [
+    "tenant",
+    "db",
+    "name",
+    "schema_version",
+    "next_column_id",
+    "columns",
+    "columns_index",
+];
+
+/// Converts a table value for `rules.target`.
+pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
+    let target = rules.target;
+    let (engine, inner_text) = TableEngine::of(value)?;
+    if engine != TableEngine::Tskv {
+        Object::parse(inner_text)?;
+        return Ok(Outcome::Unchanged);
+    }
+    let inner = Object::parse(inner_text)?;
+    for field in ["tenant", "db", "name", "next_column_id", "columns"] {
+        if !inner.has(field) {
+            return Err(format!("missing `{field}` in the TSKV schema"));
+        }
+    }
+    let version = match (inner.get("schema_id"), inner.get("schema_version")) {
+        (Some(_), Some(_)) => return Err("has both `schema_id` and `schema_version`".into()),
+        (None, None) => return Err("missing `schema_id`".into()),
+        (Some(raw), None) => ("schema_id", raw),
+        (None, Some(raw)) => ("schema_version", raw),
+    };
+    if version.1.get().parse::<u64>().is_err() {
+        return Err(format!("`{}` is not an unsigned integer", version.0));
+    }
+    let to = if target.renamed_admin_and_schema_version() {
+        "schema_version"
+    } else if version.0 == "schema_version" {
+        return Err(newer_shape("the TSKV table has `schema_version`", target));
+    } else {
+        return Ok(Outcome::Unchanged);
+    };
+    let mut changes = Vec::new();
+    if version.0 != to {
+        changes.push(Change::new(to, Op::RenamedFrom(version.0.into())));
+    }
+    let mut schema = ObjectWriter::with_capacity(inner_text.len() + 8);
+    if target.strict_tables() {
+        for field in TSKV_FIELDS {
+            match field {
+                "schema_version" => schema.raw(field, version.1.get()),
+                "columns_index" => match inner.get(field) {
+                    Some(raw) => schema.raw(field, raw.get()),
+                    None => {
+                        changes.push(Change::new(field, Op::Added));
+                        schema.raw(field, &columns_index(inner.text("columns"))?)
+                    }
+                },
+                _ => schema.raw(field, inner.text(field)),
+            };
+        }
+        changes.extend(
+            inner
+                .unknown_members(&TSKV_FIELDS)
+                .filter(|n| *n != "schema_id")
+                .map(|n| Change::new(n, Op::Removed)),
+        );
+    } else {
+        for (name, raw) in &inner.members {
+            let name = if name == version.0 { to } else { name.as_ref() };
+            schema.raw(name, raw.get());
+        }
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    out.push_str("{\"TsKvTableSchema\":");
+    out.push_str(&schema.finish());
+    out.push('}');
+    Ok(Outcome::from_rebuilt(value, out, changes))
+}
+
+/// `{"<column>":index,…}` in `columns` order, as 2.4.3 rebuilds it.
+fn columns_index(columns: &str) -> Result<String, String> {
+    let list: Vec<&serde_json::value::RawValue> =
+        serde_json::from_str(columns).map_err(|_| "`columns` is not an array".to_string())?;
+    let mut out = String::from("{");
+    for (i, column) in list.iter().enumerate() {
+        let col = Object::parse(column.get()).map_err(|e| format!("a column {e}"))?;
+        let name = col
+            .get("name")
+            .and_then(as_str)
+            .ok_or("a column has no `name`")?;
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&quote(&name));
+        out.push(':');
+        out.push_str(&i.to_string());
+    }
+    out.push('}');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    const AIR: &str = r#"{"TsKvTableSchema":{"tenant":"cnosdb","db":"public","name":"air","schema_id":0,"next_column_id":2,"columns":[{"id":0,"name":"time","column_type":{"Time":"Nanosecond"},"encoding":"Default"},{"id":1,"name":"station","column_type":"Tag","encoding":"Default"}],"columns_index":{"time":0,"station":1}}}"#;
+
+    fn text(value: &str, t: Target) -> String {
+        match patch_table(value, &Rules::new(t)).unwrap() {
+            Outcome::Patched { value, .. } => value,
+            Outcome::Unchanged => value.to_string(),
+        }
+    }
+
+    #[test]
+    fn per_target() {
+        assert_eq!(text(AIR, Target::V2_4_0_1), AIR);
+        let renamed = AIR.replace("schema_id", "schema_version");
+        assert_eq!(text(AIR, Target::V2_4_1), renamed);
+        assert_eq!(text(AIR, Target::V2_4_3), renamed);
+        assert_eq!(text(&renamed, Target::V2_4_2_1), renamed);
+        assert!(patch_table(&renamed, &Rules::new(Target::V2_4_0))
+            .unwrap_err()
+            .contains("newer"));
+    }
+
+    #[test]
+    fn strict_target_keeps_exactly_the_known_fields() {
+        let extra = AIR
+            .replace(r#","columns_index":{"time":0,"station":1}"#, "")
+            .replace(r#""schema_id":0,"#, r#""schema_id":0,"extra":[1],"#);
+        let out = text(&extra, Target::V2_4_3);
+        assert_eq!(out, AIR.replace("schema_id", "schema_version"));
+        let kept = text(&extra, Target::V2_4_2);
+        assert!(kept.contains(r#""extra":[1]"#));
+    }
+
+    #[test]
+    fn other_engines_pass_and_garbage_fails() {
+        let ext = r#"{"ExternalTableSchema":{"tenant":"t","db":"d","name":"e"}}"#;
+        assert_eq!(
+            patch_table(ext, &Rules::new(Target::V2_4_3)).unwrap(),
+            Outcome::Unchanged
+        );
+        assert!(patch_table(r#"{"Nope":{}}"#, &Rules::new(Target::V2_4_3)).is_err());
+        assert!(patch_table(
+            r#"{"TsKvTableSchema":{"tenant":"t"}}"#,
+            &Rules::new(Target::V2_4_3)
+        )
+        .is_err());
+    }
+}
