@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod tables;
 pub mod target;
 
 pub use error::{Error, InputError, Result};
