@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::fetch::{parse_seconds, CONNECT_TIMEOUT};
 use crate::dump::{DumpReader, Form};
 use crate::error::{Error, InputError, Result, EXIT_OK};
-use crate::output::{is_stdout, open_input};
+use crate::output::{is_stdout, open_rereadable_input};
 use crate::remote::meta::{Applied, Endpoint, MetaClient, Timeouts};
 use crate::remote::records::{self, Chunk, Plan};
 use crate::target::Target;
@@ -102,21 +102,13 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
 
 /// The input as a seekable file: the file named, or stdin spooled to a temporary file.
 fn open_file(args: &RestoreArgs) -> Result<File> {
-    match &args.input {
-        Some(p) if !is_stdout(Some(p)) => {
-            File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))
-        }
-        _ if io::stdin().is_terminal() => Err(Error::Usage(
+    let path = args.input.as_deref().filter(|p| !is_stdout(Some(p)));
+    if path.is_none() && io::stdin().is_terminal() {
+        return Err(Error::Usage(
             "no FILE given and stdin is a terminal; name the restore-ready file".into(),
-        )),
-        _ => {
-            let mut spool =
-                tempfile::tempfile().map_err(|e| Error::io("creating a spool file", e))?;
-            io::copy(&mut open_input(None)?, &mut spool)
-                .map_err(|e| Error::io("reading stdin", e))?;
-            Ok(spool)
-        }
+        ));
     }
+    open_rereadable_input(path)
 }
 
 fn input_name(args: &RestoreArgs) -> String {
