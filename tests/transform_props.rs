@@ -4,8 +4,8 @@
 //! - transform is idempotent on its own output;
 //! - every input record appears exactly once in the report;
 //! - untouched values come out byte-identical;
-//! - and, beyond the brief: --rename-cluster and the filters change nothing else, and
-//!   converting in steps (2.4.0, then 2.4.3) equals converting at once.
+//! - `--rename-cluster` changes keys only, the tenant/database filters only leave records out;
+//! - converting in steps (e.g. 2.4.0, then 2.4.3) equals converting at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
