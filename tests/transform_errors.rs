@@ -349,3 +349,29 @@ fn db_config_usage_errors() {
         assert!(out.stderr.contains(message), "{assignment}: {}", out.stderr);
     }
 }
+
+#[test]
+fn two_concatenated_debug_dumps_are_refused_at_the_second_header() {
+    let one = fixture_bytes("v2.3/full.debug.txt");
+    let lines = one.iter().filter(|&&b| b == b'\n').count() as u64;
+    let out = transform(&["--target", "2.4.3", "-"], Some(one.repeat(2)));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(names_line(&out.stderr, lines + 1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("after the /debug footer"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_empty_debug_frame_is_an_empty_dump() {
+    for frame in [
+        "******---------------------------******\n******----------------------------------------------******\n",
+        "****** ------------------------------------- ******\n****** ------------------------------------- ******\n",
+    ] {
+        let out = transform(&["-q", "--target", "2.4.3"], Some(frame.into()));
+        assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    }
+}
