@@ -283,3 +283,20 @@ fn real_2_4_3_dump_is_refused_for_older_targets() {
         );
     }
 }
+
+#[test]
+fn summary_on_stderr() {
+    let out = cmd()
+        .args(["transform", "--target", "2.4.3"])
+        .arg(fixture("v2.3/small.dump.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("12 records read (dump form, 1941 bytes), 5 written for CnosDB 2.4.3"),
+        "{stderr}"
+    );
+    assert_no_secrets("stderr", &stderr);
+    insta::assert_snapshot!("small_2_4_3_stderr", stderr);
+}
