@@ -11,6 +11,7 @@ pub mod filter;
 pub mod json;
 pub mod output;
 pub mod pipeline;
+pub mod release;
 pub mod report;
 pub mod rules;
 pub mod target;
