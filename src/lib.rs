@@ -4,6 +4,7 @@
 //! [`target::Target`], and [`pipeline`] joins them into a restore-ready file with an audit
 //! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
 
+pub mod check;
 pub mod commands;
 pub mod dump;
 pub mod error;

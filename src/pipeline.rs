@@ -289,7 +289,7 @@ fn user_identity(value: &str) -> Result<(String, bool), String> {
 }
 
 /// Checks a member value: `{"System":"Owner"|"Member"}` or `{"Custom":"<role>"}`.
-fn check_member(value: &str) -> Result<(), String> {
+pub fn check_member(value: &str) -> Result<(), String> {
     let o = Object::parse(value)?;
     match o.members.as_slice() {
         [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
@@ -299,7 +299,7 @@ fn check_member(value: &str) -> Result<(), String> {
 }
 
 /// The role name of a `{"Custom":"<role>"}` member value.
-fn custom_role(value: &str) -> Option<String> {
+pub fn custom_role(value: &str) -> Option<String> {
     let o = Object::parse(value).ok()?;
     o.get("Custom").and_then(as_str).map(|s| s.into_owned())
 }
