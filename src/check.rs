@@ -151,7 +151,10 @@ pub fn check<R: Read>(input: R, target: Target) -> Result<CheckReport> {
                 line,
                 None,
                 "line-too-long",
-                format!("line longer than {} MiB: not a meta dump line", MAX_LINE_BYTES >> 20),
+                format!(
+                    "line longer than {} MiB: not a meta dump line",
+                    MAX_LINE_BYTES >> 20
+                ),
             );
             skip_line(&mut reader)?;
             continue;
@@ -224,7 +227,14 @@ fn drop_reason(rule: &str) -> &'static str {
 }
 
 impl Checker {
-    fn push(&mut self, line: u64, key: Option<&str>, class: Class, code: &'static str, reason: String) {
+    fn push(
+        &mut self,
+        line: u64,
+        key: Option<&str>,
+        class: Class,
+        code: &'static str,
+        reason: String,
+    ) {
         self.problems.push(Problem {
             line,
             key: key.map(str::to_string),
@@ -250,11 +260,21 @@ impl Checker {
             bytes = rest;
         }
         if bytes.is_empty() {
-            self.text(line, None, "blank-line", "blank line: a restore-ready file has none".into());
+            self.text(
+                line,
+                None,
+                "blank-line",
+                "blank line: a restore-ready file has none".into(),
+            );
             return;
         }
         if memchr::memchr(0, bytes).is_some() {
-            self.text(line, None, "nul", "NUL byte: the file is binary or corrupt".into());
+            self.text(
+                line,
+                None,
+                "nul",
+                "NUL byte: the file is binary or corrupt".into(),
+            );
             return;
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -294,11 +314,21 @@ impl Checker {
             return;
         };
         if key.is_empty() {
-            self.text(line, None, "empty-key", "empty key (the line starts with \": \")".into());
+            self.text(
+                line,
+                None,
+                "empty-key",
+                "empty key (the line starts with \": \")".into(),
+            );
             return;
         }
         if !key.starts_with('/') {
-            self.text(line, Some(key), "key-without-slash", "key does not start with `/`".into());
+            self.text(
+                line,
+                Some(key),
+                "key-without-slash",
+                "key does not start with `/`".into(),
+            );
             return;
         }
         self.records += 1;
@@ -347,7 +377,13 @@ impl Checker {
                         .into(),
                 );
             } else {
-                self.push(line, Some(key), Class::MustNotMove, rule, drop_reason(rule).into());
+                self.push(
+                    line,
+                    Some(key),
+                    Class::MustNotMove,
+                    rule,
+                    drop_reason(rule).into(),
+                );
             }
             return;
         }
@@ -394,7 +430,9 @@ impl Checker {
             Ok(Outcome::Unchanged) => {}
             // Only spacing or member order differ: the target reads it.
             Ok(Outcome::Patched { changes, .. }) if changes.is_empty() => {}
-            Ok(Outcome::Patched { changes, .. }) => self.reshaped(line, key, &kind, value, &changes),
+            Ok(Outcome::Patched { changes, .. }) => {
+                self.reshaped(line, key, &kind, value, &changes)
+            }
             Err(msg) => self.malformed(line, key, &kind, &msg),
         }
     }
@@ -471,7 +509,14 @@ impl Checker {
     }
 
     /// A record the rules would rebuild: it is not in the target's shape.
-    fn reshaped(&mut self, line: u64, key: &str, kind: &KeyKind<'_>, value: &str, changes: &[Change]) {
+    fn reshaped(
+        &mut self,
+        line: u64,
+        key: &str,
+        kind: &KeyKind<'_>,
+        value: &str,
+        changes: &[Change],
+    ) {
         let target = self.rules.target;
         let shape = evidence(key, kind, value).0;
         let other_release = matches!(kind, KeyKind::Tenant { .. } | KeyKind::Database { .. })
@@ -518,17 +563,21 @@ impl Checker {
     /// A record the rules refuse.
     fn malformed(&mut self, line: u64, key: &str, kind: &KeyKind<'_>, msg: &str) {
         let target = self.rules.target;
-        let (code, what) = if let Some((what, _)) = msg.split_once(", a shape written by a release newer") {
-            ("other-release-shape", format!("{what}: a shape newer than {target}"))
-        } else if msg.starts_with("missing") {
-            ("missing-field", msg.to_string())
-        } else if msg.starts_with("is not valid JSON") || msg.starts_with("is JSON but not") {
-            ("not-json", msg.to_string())
-        } else if msg.contains("is not a") || msg.contains("wrong type") {
-            ("wrong-type", msg.to_string())
-        } else {
-            ("malformed", msg.to_string())
-        };
+        let (code, what) =
+            if let Some((what, _)) = msg.split_once(", a shape written by a release newer") {
+                (
+                    "other-release-shape",
+                    format!("{what}: a shape newer than {target}"),
+                )
+            } else if msg.starts_with("missing") {
+                ("missing-field", msg.to_string())
+            } else if msg.starts_with("is not valid JSON") || msg.starts_with("is JSON but not") {
+                ("not-json", msg.to_string())
+            } else if msg.contains("is not a") || msg.contains("wrong type") {
+                ("wrong-type", msg.to_string())
+            } else {
+                ("malformed", msg.to_string())
+            };
         let reason = format!("{} record {what}", kind.name());
         self.push(line, Some(key), Class::Unreadable, code, reason);
     }

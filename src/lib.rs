@@ -9,6 +9,7 @@ pub mod commands;
 pub mod dump;
 pub mod error;
 pub mod filter;
+pub mod inspect;
 pub mod json;
 pub mod output;
 pub mod pipeline;

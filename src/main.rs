@@ -25,6 +25,15 @@ enum Command {
     /// Convert a 2.3 meta dump into a restore-ready file for a 2.4.x release.
     #[command(after_help = EXIT_CODES)]
     Transform(commands::transform::TransformArgs),
+    /// Verify that a restore-ready file is safe for a 2.4.x release; list every problem.
+    #[command(after_help = EXIT_CODES)]
+    Check(commands::check::CheckArgs),
+    /// Summarise any dump: form, release, tenants, databases, tables, users, warnings.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(commands::inspect::InspectArgs),
+    /// Dry run of transform: what would be dropped and patched, record by record.
+    #[command(after_help = EXIT_CODES)]
+    Diff(commands::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +46,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Transform(args) => commands::transform::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Diff(args) => commands::diff::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

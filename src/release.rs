@@ -137,7 +137,9 @@ impl Releases {
 
     /// The families in the set, oldest first.
     pub fn iter(self) -> impl Iterator<Item = Release> {
-        Release::ALL.into_iter().filter(move |r| self.0 & r.bit() != 0)
+        Release::ALL
+            .into_iter()
+            .filter(move |r| self.0 & r.bit() != 0)
     }
 }
 
@@ -242,7 +244,11 @@ impl Detector {
             .fold(Releases::ANY, |acc, r| acc.and(*r));
         let narrowed = self.weak.map_or(strong, |w| strong.and(w));
         Detection {
-            releases: if narrowed.is_empty() { strong } else { narrowed },
+            releases: if narrowed.is_empty() {
+                strong
+            } else {
+                narrowed
+            },
             by_kind: self.by_kind.clone(),
         }
     }
@@ -270,11 +276,10 @@ pub fn evidence(key: &str, kind: &KeyKind<'_>, value: &str) -> (Releases, Option
         _ => Releases::ANY,
     };
     let weak = match kind {
-        KeyKind::Database { tenant: "cnosdb", db }
-            if matches!(*db, "public" | "usage_schema" | "cluster_schema") =>
-        {
-            init_wal_size(value)
-        }
+        KeyKind::Database {
+            tenant: "cnosdb",
+            db,
+        } if matches!(*db, "public" | "usage_schema" | "cluster_schema") => init_wal_size(value),
         _ => None,
     };
     (strong, weak)
@@ -335,9 +340,14 @@ fn user(value: &str) -> Releases {
     } else if present("password") {
         // 2.3.0–2.3.3 write every option (null when unset); 2.3.4+ skips None but `password`.
         r = r.and(
-            if ["must_change_password", "rsa_public_key", "comment", "granted_admin"]
-                .iter()
-                .any(|f| written_null(f))
+            if [
+                "must_change_password",
+                "rsa_public_key",
+                "comment",
+                "granted_admin",
+            ]
+            .iter()
+            .any(|f| written_null(f))
             {
                 Releases::only(Release::V2_3_0)
             } else if !present("must_change_password") || !present("granted_admin") {
@@ -614,7 +624,10 @@ mod tests {
             "/c/users/u: {\"id\":2,\"name\":\"u\",\"options\":{\"hash_password\":null},\"is_root_admin\":false}\n",
         ));
         assert!(d.is_mixed());
-        assert_eq!(d.describe(), "mixed shapes (tenant: 2.3.0–2.3.5, user: 2.4.1–2.4.3)");
+        assert_eq!(
+            d.describe(),
+            "mixed shapes (tenant: 2.3.0–2.3.5, user: 2.4.1–2.4.3)"
+        );
     }
 
     #[test]
@@ -636,7 +649,10 @@ mod tests {
         let e = learn_target(ambiguous.as_bytes(), Path::new("a.txt"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("2.4.0.1–2.4.3, releases that need different"), "{e}");
+        assert!(
+            e.contains("2.4.0.1–2.4.3, releases that need different"),
+            "{e}"
+        );
         assert!(learn_target(&b""[..], Path::new("e")).is_err());
     }
 }
