@@ -64,8 +64,12 @@ fn write_text(out: &mut impl Write, report: &crate::check::CheckReport) -> io::R
     } else {
         writeln!(
             out,
-            "{} problems ({} records, {} lines): NOT safe to restore into CnosDB {}",
-            s.problems, s.records, s.lines, s.target
+            "{} problem{} ({} records, {} lines): NOT safe to restore into CnosDB {}",
+            s.problems,
+            if s.problems == 1 { "" } else { "s" },
+            s.records,
+            s.lines,
+            s.target
         )?;
     }
     writeln!(out, "sha256 {}  ({} bytes)", s.sha256, s.bytes)
