@@ -242,15 +242,13 @@ impl Detector {
             .by_kind
             .values()
             .fold(Releases::ANY, |acc, r| acc.and(*r));
-        let narrowed = self.weak.map_or(strong, |w| strong.and(w));
-        Detection {
-            releases: if narrowed.is_empty() {
-                strong
-            } else {
-                narrowed
-            },
-            by_kind: self.by_kind.clone(),
+        let mut by_kind = self.by_kind.clone();
+        let mut releases = strong;
+        if let Some(weak) = self.weak.filter(|w| !strong.and(*w).is_empty()) {
+            releases = strong.and(weak);
+            by_kind.insert("system database defaults", weak);
         }
+        Detection { releases, by_kind }
     }
 }
 
