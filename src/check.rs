@@ -438,9 +438,7 @@ impl Checker {
     }
 
     fn unknown(&mut self, line: u64, key: &str) {
-        let segments: Vec<&str> = key[1..].split('/').collect();
-        let listed = matches!(segments.get(1), Some(&("users" | "tenants")));
-        if segments.iter().any(|s| s.is_empty()) || listed {
+        if is_invisible_name(key) {
             self.text(
                 line,
                 Some(key),
@@ -636,6 +634,16 @@ impl Checker {
     }
 }
 
+/// True for a key of unknown kind that is really a user, tenant or tenant object whose name holds
+/// a `/` (or is empty): 2.4 cannot list it. `key` starts with `/`.
+pub fn is_invisible_name(key: &str) -> bool {
+    if Key::parse(key).kind != KeyKind::Unknown {
+        return false;
+    }
+    let segments: Vec<&str> = key[1..].split('/').collect();
+    segments.iter().any(|s| s.is_empty()) || matches!(segments.get(1), Some(&("users" | "tenants")))
+}
+
 /// The id of the first replication set without leader fields, if any.
 fn leaderless_set(value: &str) -> Option<String> {
     let top = Object::parse(value).ok()?;
@@ -730,6 +738,15 @@ mod tests {
         let bad_utf8 = check(&b"/a: \xff\n/b/x: 1\n"[..], Target::V2_4_0).unwrap();
         assert_eq!(bad_utf8.problems[0].code, "invalid-utf8");
         assert_eq!(bad_utf8.summary.records, 1);
+    }
+
+    #[test]
+    fn invisible_names() {
+        assert!(is_invisible_name("/c/users/a/b"));
+        assert!(is_invisible_name("/c/tenants/t/dbs/d/schemas/a/b"));
+        assert!(is_invisible_name("/c//users"));
+        assert!(!is_invisible_name("/c/users/a"));
+        assert!(!is_invisible_name("/c/foo/bar"));
     }
 
     #[test]

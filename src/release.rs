@@ -452,6 +452,8 @@ pub struct LearnedTarget {
     pub detected: String,
     /// The `config` of its `cnosdb/public` database (2.4.2+ targets).
     pub db_config: Option<DbConfig>,
+    /// What the dump holds besides a fresh cluster's own records (tenants, users, tables).
+    pub not_fresh: Vec<String>,
 }
 
 /// The rules-relevant traits of a target: targets that agree on all give the same output.
@@ -473,9 +475,22 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
     let mut public: Option<String> = None;
+    let mut not_fresh = Vec::new();
     while let Some(rec) = reader.next_record()? {
         let kind = crate::dump::Key::parse(rec.key).kind;
         detector.observe(rec.key, &kind, rec.value);
+        let own = match kind {
+            KeyKind::Tenant { tenant } => tenant == "cnosdb",
+            KeyKind::User { name } => name == "root",
+            KeyKind::Table { .. } | KeyKind::Role { .. } => false,
+            KeyKind::Database { tenant, db } => {
+                tenant == "cnosdb" && matches!(db, "public" | "usage_schema" | "cluster_schema")
+            }
+            _ => true,
+        };
+        if !own && not_fresh.len() < 3 {
+            not_fresh.push(rec.key.to_string());
+        }
         if kind
             == (KeyKind::Database {
                 tenant: "cnosdb",
@@ -530,6 +545,7 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
         target: newest,
         detected: d.releases.to_string(),
         db_config,
+        not_fresh,
     })
 }
 
@@ -634,6 +650,7 @@ mod tests {
         let l = learn_target(file("v2.4.3.4-dump-fresh.txt"), Path::new("x")).unwrap();
         assert_eq!(l.target, Target::V2_4_3);
         assert_eq!(l.db_config, Some(Target::V2_4_3.default_db_config()));
+        assert!(l.not_fresh.is_empty());
         let l = learn_target(file("v2.4.0-debug-fresh.txt"), Path::new("x")).unwrap();
         assert_eq!((l.target, l.db_config), (Target::V2_4_0, None));
         let e = learn_target(

@@ -253,3 +253,17 @@ fn target_from_refuses_what_it_cannot_use() {
         .code(2)
         .stderr(contains("cannot be used with"));
 }
+
+#[test]
+fn target_from_warns_about_a_cluster_that_is_not_empty() {
+    bin()
+        .args([
+            "check",
+            "--target-from",
+            "fixtures/expected/small.2.4.3.txt",
+            "fixtures/expected/small.2.4.3.txt",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("is not a fresh cluster (it holds e.g. /cluster_xxx/tenants/cnosdb/dbs/public/schemas/air"));
+}

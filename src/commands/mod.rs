@@ -35,6 +35,7 @@ impl TargetArgs {
                 target: *t,
                 detected: t.to_string(),
                 db_config: None,
+                not_fresh: Vec::new(),
             }),
             (None, Some(path)) => {
                 let file = std::fs::File::open(path)
@@ -51,6 +52,14 @@ impl TargetArgs {
                         ""
                     }
                 );
+                if !learned.not_fresh.is_empty() {
+                    eprintln!(
+                        "cnosdb-migrate: warning: {} is not a fresh cluster (it holds e.g. {}); \
+                         the restore will merge into what it has",
+                        path.display(),
+                        learned.not_fresh.join(", ")
+                    );
+                }
                 Ok(learned)
             }
             (None, None) => Err(Error::Usage(
