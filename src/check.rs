@@ -635,12 +635,12 @@ impl Checker {
 }
 
 /// True for a key of unknown kind that is really a user, tenant or tenant object whose name holds
-/// a `/` (or is empty): 2.4 cannot list it. `key` starts with `/`.
+/// a `/` (or is empty): 2.4 cannot list it.
 pub fn is_invisible_name(key: &str) -> bool {
     if Key::parse(key).kind != KeyKind::Unknown {
         return false;
     }
-    let segments: Vec<&str> = key[1..].split('/').collect();
+    let segments: Vec<&str> = key.strip_prefix('/').unwrap_or(key).split('/').collect();
     segments.iter().any(|s| s.is_empty()) || matches!(segments.get(1), Some(&("users" | "tenants")))
 }
 

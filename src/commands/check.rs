@@ -24,7 +24,7 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: CheckArgs) -> Result<u8> {
-    let target = args.target.resolve()?.target;
+    let target = args.target.resolve(false)?.target;
     let report = check(open_input(args.input.as_deref())?, target)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {

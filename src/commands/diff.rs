@@ -74,7 +74,7 @@ impl Observer for Collect {
 
 /// Runs `diff`.
 pub fn run(args: DiffArgs) -> Result<u8> {
-    let opts = args.convert.options(&args.target.resolve()?)?;
+    let opts = args.convert.options(&args.target.resolve(false)?)?;
     let input = open_input(args.input.as_deref())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {

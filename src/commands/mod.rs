@@ -28,8 +28,9 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    /// The target, read from the fresh dump when one was given.
-    pub fn resolve(&self) -> Result<LearnedTarget> {
+    /// The target, read from the fresh dump when one was given; says on stderr what was
+    /// learned unless `quiet` (warnings are always shown).
+    pub fn resolve(&self, quiet: bool) -> Result<LearnedTarget> {
         match (&self.target, &self.target_from) {
             (Some(t), _) => Ok(LearnedTarget {
                 target: *t,
@@ -41,17 +42,19 @@ impl TargetArgs {
                 let file = std::fs::File::open(path)
                     .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
                 let learned = learn_target(file, path)?;
-                eprintln!(
-                    "cnosdb-migrate: {} was written by CnosDB {}: target {}{}",
-                    path.display(),
-                    learned.detected,
-                    learned.target,
-                    if learned.db_config.is_some() {
-                        ", database config from its `public` database"
-                    } else {
-                        ""
-                    }
-                );
+                if !quiet {
+                    eprintln!(
+                        "cnosdb-migrate: {} was written by CnosDB {}: target {}{}",
+                        path.display(),
+                        learned.detected,
+                        learned.target,
+                        if learned.db_config.is_some() {
+                            ", database config from its `public` database"
+                        } else {
+                            ""
+                        }
+                    );
+                }
                 if !learned.not_fresh.is_empty() {
                     eprintln!(
                         "cnosdb-migrate: warning: {} is not a fresh cluster (it holds e.g. {}); \

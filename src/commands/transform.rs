@@ -105,7 +105,7 @@ impl ConvertArgs {
 
 /// Runs `transform`.
 pub fn run(args: TransformArgs) -> Result<u8> {
-    let opts = args.convert.options(&args.target.resolve()?)?;
+    let opts = args.convert.options(&args.target.resolve(args.quiet)?)?;
     if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage(
             "--report needs a file path (stdout carries the converted dump)".into(),
