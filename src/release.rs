@@ -336,7 +336,10 @@ fn user(value: &str) -> Releases {
             },
         );
     } else if present("password") {
-        // 2.3.0–2.3.3 write every option (null when unset); 2.3.4+ skips None but `password`.
+        // 2.3.0 writes every option but granted_admin (null when unset), 2.3.1–2.3.3 skip
+        // only rsa_public_key and comment, 2.3.4+ skip every None but `password`.
+        let skipped_all = !present("must_change_password")
+            || !(present("granted_admin") || (present("rsa_public_key") && present("comment")));
         r = r.and(
             if [
                 "must_change_password",
@@ -348,7 +351,7 @@ fn user(value: &str) -> Releases {
             .any(|f| written_null(f))
             {
                 Releases::only(Release::V2_3_0)
-            } else if !present("must_change_password") || !present("granted_admin") {
+            } else if skipped_all {
                 Releases::only(Release::V2_3_4)
             } else {
                 Releases::v2_3()
@@ -616,6 +619,30 @@ mod tests {
             let text = std::fs::read_to_string(format!("fixtures/expected/full.{t}.txt")).unwrap();
             assert_eq!(detect(&text).describe(), want, "{t}");
         }
+    }
+
+    #[test]
+    fn user_option_rules_per_2_3_release() {
+        let user = |options: &str| {
+            let v = format!(r#"{{"id":1,"name":"u","options":{{{options}}},"is_admin":false}}"#);
+            user(&v).to_string()
+        };
+        let all =
+            r#""password":"p","must_change_password":false,"rsa_public_key":"k","comment":"c""#;
+        assert_eq!(
+            user(&format!("{all},\"granted_admin\":false")),
+            "2.3.0–2.3.5"
+        );
+        assert_eq!(user(all), "2.3.0–2.3.5");
+        assert_eq!(
+            user(r#""password":"p","rsa_public_key":null"#),
+            "2.3.0–2.3.3"
+        );
+        assert_eq!(user(r#""password":"p","comment":"c""#), "2.3.4–2.3.5");
+        assert_eq!(
+            user(r#""password":"p","must_change_password":true"#),
+            "2.3.4–2.3.5"
+        );
     }
 
     #[test]
