@@ -34,8 +34,7 @@ impl Filter {
 
     /// True when the filter lets a database through.
     pub fn db_selected(&self, tenant: &str, db: &str) -> bool {
-        self.tenant_selected(tenant)
-            && !self.exclude_dbs.iter().any(|(t, d)| t == tenant && d == db)
+        self.tenant_selected(tenant) && !self.exclude_dbs.iter().any(|(t, d)| t == tenant && d == db)
     }
 
     /// True when a record of this kind is selected; records outside any tenant (users,

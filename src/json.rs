@@ -218,10 +218,7 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_duplicates_and_garbage_without_quoting() {
-        assert_eq!(
-            Object::parse("[1]").unwrap_err(),
-            "is JSON but not an object"
-        );
+        assert_eq!(Object::parse("[1]").unwrap_err(), "is JSON but not an object");
         assert!(Object::parse(r#"{"a":1,"a":2}"#)
             .unwrap_err()
             .contains("duplicate member `a`"));

@@ -89,10 +89,7 @@ impl Output {
                     temp.persist_noclobber(&path)
                 };
                 persisted.map_err(|e| {
-                    Error::io(
-                        format!("moving the output into {}", path.display()),
-                        e.error,
-                    )
+                    Error::io(format!("moving the output into {}", path.display()), e.error)
                 })?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     // Make the rename durable; not every filesystem supports this, so ignore errors.
@@ -178,15 +175,7 @@ mod tests {
         let mut again = Output::open(Some(&path), true, false).unwrap();
         again.write_all(b"new\n").unwrap();
         drop(again);
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            b"hello\n",
-            "dropped output changes nothing"
-        );
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp left"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello\n", "dropped output changes nothing");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp left");
     }
 }

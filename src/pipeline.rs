@@ -212,9 +212,7 @@ impl<W: Write> Run<'_, W> {
             _ => None,
         };
         let (value, changes, action) = match &outcome {
-            Outcome::Patched { value, changes } => {
-                (value.as_str(), changes.as_slice(), Action::Patched)
-            }
+            Outcome::Patched { value, changes } => (value.as_str(), changes.as_slice(), Action::Patched),
             Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Renamed),
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
@@ -296,10 +294,7 @@ pub fn check_member(value: &str) -> Result<(), String> {
     match o.members.as_slice() {
         [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
         [(tag, v)] if tag == "Custom" && as_str(v).is_some() => Ok(()),
-        _ => Err(
-            "is not a tenant role (`{\"System\":\"Owner\"|\"Member\"}` or `{\"Custom\":\"role\"}`)"
-                .into(),
-        ),
+        _ => Err("is not a tenant role (`{\"System\":\"Owner\"|\"Member\"}` or `{\"Custom\":\"role\"}`)".into()),
     }
 }
 

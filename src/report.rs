@@ -258,11 +258,7 @@ impl<W: Write> HashingWriter<W> {
 
     /// The hex SHA-256 and byte count of everything written, and the inner writer.
     pub fn finish(self) -> (String, u64, W) {
-        (
-            hex(self.hasher.finalize().as_slice()),
-            self.bytes,
-            self.inner,
-        )
+        (hex(self.hasher.finalize().as_slice()), self.bytes, self.inner)
     }
 }
 

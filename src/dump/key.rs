@@ -143,10 +143,7 @@ impl<'a> Key<'a> {
 
     fn unknown(key: &'a str) -> Key<'a> {
         let rest = key.strip_prefix('/').unwrap_or(key);
-        let cluster = rest
-            .split_once('/')
-            .map(|(c, _)| c)
-            .filter(|c| !c.is_empty());
+        let cluster = rest.split_once('/').map(|(c, _)| c).filter(|c| !c.is_empty());
         Key {
             cluster,
             kind: KeyKind::Unknown,
@@ -172,54 +169,32 @@ mod tests {
         assert_eq!(kind("/c/data_nodes/1001"), KeyKind::DataNode);
         assert_eq!(kind("/c/data_nodes_metrics/1001"), KeyKind::DataNodeMetrics);
         assert_eq!(kind("/c/tenants/t"), KeyKind::Tenant { tenant: "t" });
-        assert_eq!(
-            kind("/c/tenants/t/limiter"),
-            KeyKind::Limiter { tenant: "t" }
-        );
+        assert_eq!(kind("/c/tenants/t/limiter"), KeyKind::Limiter { tenant: "t" });
         assert_eq!(
             kind("/c/tenants/t/roles/r"),
-            KeyKind::Role {
-                tenant: "t",
-                role: "r"
-            }
+            KeyKind::Role { tenant: "t", role: "r" }
         );
         assert_eq!(
             kind("/c/tenants/t/members/42"),
-            KeyKind::Member {
-                tenant: "t",
-                uid: "42"
-            }
+            KeyKind::Member { tenant: "t", uid: "42" }
         );
         assert_eq!(
             kind("/c/tenants/t/dbs/d"),
-            KeyKind::Database {
-                tenant: "t",
-                db: "d"
-            }
+            KeyKind::Database { tenant: "t", db: "d" }
         );
         assert_eq!(
             kind("/c/tenants/t/dbs/d/buckets/3"),
-            KeyKind::Bucket {
-                tenant: "t",
-                db: "d"
-            }
+            KeyKind::Bucket { tenant: "t", db: "d" }
         );
         assert_eq!(
             kind("/c/tenants/t/dbs/d/schemas/x"),
-            KeyKind::Table {
-                tenant: "t",
-                db: "d",
-                table: "x"
-            }
+            KeyKind::Table { tenant: "t", db: "d", table: "x" }
         );
         assert_eq!(kind("/c/resourceinfos/t-d-x"), KeyKind::ResourceInfo);
         assert_eq!(kind("/c/resourceinfosmark"), KeyKind::ResourceInfo);
         assert_eq!(kind("/c/queries/7"), KeyKind::Query);
         assert_eq!(kind("/c/1001/queries/7"), KeyKind::Query);
-        assert_eq!(
-            Key::parse("/cluster_xxx/users/root").cluster,
-            Some("cluster_xxx")
-        );
+        assert_eq!(Key::parse("/cluster_xxx/users/root").cluster, Some("cluster_xxx"));
         assert_eq!(Key::parse("/data_version").cluster, None);
     }
 

@@ -93,9 +93,7 @@ fn check_flat_config(config: &Object<'_>) -> Result<(), String> {
     for field in ["shard_num", "replica"] {
         if let Some(raw) = config.get(field) {
             if !is_null(raw) && raw.get().parse::<u64>().is_err() {
-                return Err(format!(
-                    "`config.{field}` is not an unsigned integer or null"
-                ));
+                return Err(format!("`config.{field}` is not an unsigned integer or null"));
             }
         }
     }

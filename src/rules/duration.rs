@@ -30,8 +30,7 @@ pub fn cnos_duration(
     raw: Option<&RawValue>,
     null_secs: Option<u64>,
 ) -> Result<(String, bool), String> {
-    let finite =
-        |secs: u64| format!(r#"{{"duration":{{"secs":{secs},"nanos":0}},"is_inf":false}}"#);
+    let finite = |secs: u64| format!(r#"{{"duration":{{"secs":{secs},"nanos":0}},"is_inf":false}}"#);
     let Some(raw) = raw.filter(|r| !is_null(r)) else {
         let text = null_secs.map_or_else(|| CNOS_INF.to_string(), finite);
         return Ok((text, true));
@@ -89,11 +88,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes() {
-        for bad in [
-            r#""30d""#,
-            r#"{"time_num":1,"unit":"Week"}"#,
-            r#"{"time_num":-1,"unit":"Day"}"#,
-        ] {
+        for bad in [r#""30d""#, r#"{"time_num":1,"unit":"Week"}"#, r#"{"time_num":-1,"unit":"Day"}"#] {
             let raw: &RawValue = serde_json::from_str(bad).unwrap();
             assert!(cnos_duration(Some(raw), None).is_err(), "{bad}");
         }

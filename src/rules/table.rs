@@ -189,10 +189,6 @@ mod tests {
             Outcome::Unchanged
         );
         assert!(patch_table(r#"{"Nope":{}}"#, &Rules::new(Target::V2_4_3)).is_err());
-        assert!(patch_table(
-            r#"{"TsKvTableSchema":{"tenant":"t"}}"#,
-            &Rules::new(Target::V2_4_3)
-        )
-        .is_err());
+        assert!(patch_table(r#"{"TsKvTableSchema":{"tenant":"t"}}"#, &Rules::new(Target::V2_4_3)).is_err());
     }
 }

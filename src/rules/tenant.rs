@@ -5,12 +5,7 @@ use super::{newer_shape, Change, Op, Outcome, Rules};
 use crate::json::{as_bool, as_str, as_u128, is_null, Object, ObjectWriter};
 
 const TOP: [&str; 3] = ["id", "name", "options"];
-const OPTIONS: [&str; 4] = [
-    "comment",
-    "limiter_config",
-    "drop_after",
-    "tenant_is_hidden",
-];
+const OPTIONS: [&str; 4] = ["comment", "limiter_config", "drop_after", "tenant_is_hidden"];
 
 /// Converts a tenant value for `rules.target`.
 pub fn patch_tenant(value: &str, rules: &Rules) -> Result<Outcome, String> {
@@ -116,12 +111,7 @@ mod tests {
             r#"{"id":270725548512366186385451374123853137920,"name":"t1","options":{"comment":"c","limiter_config":null,"tenant_is_hidden":false}}"#
         );
         let v2401 = r#"{"id":270725548512366186385451374123853137920,"name":"t1","options":{"comment":"c","limiter_config":null,"drop_after":null,"tenant_is_hidden":false}}"#;
-        for t in [
-            Target::V2_4_0_1,
-            Target::V2_4_1,
-            Target::V2_4_2,
-            Target::V2_4_3,
-        ] {
+        for t in [Target::V2_4_0_1, Target::V2_4_1, Target::V2_4_2, Target::V2_4_3] {
             assert_eq!(text(patch(T23, t).unwrap()), v2401);
             assert_eq!(patch(v2401, t).unwrap(), Outcome::Unchanged, "idempotent");
         }

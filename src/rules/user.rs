@@ -232,10 +232,7 @@ mod tests {
         let mut fail = Rules::new(Target::V2_4_1);
         fail.plaintext = PlaintextPolicy::Fail;
         let err = patch_user(u, &fail).unwrap_err();
-        assert!(
-            err.contains("plaintext") && !err.contains("secret-pw"),
-            "{err}"
-        );
+        assert!(err.contains("plaintext") && !err.contains("secret-pw"), "{err}");
     }
 
     #[test]
@@ -249,11 +246,8 @@ mod tests {
     #[test]
     fn wrong_shapes_do_not_leak_values() {
         let t = Rules::new(Target::V2_4_0);
-        let err = patch_user(
-            r#"{"id":1,"name":"u","options":{"password":42},"is_admin":false}"#,
-            &t,
-        )
-        .unwrap_err();
+        let err = patch_user(r#"{"id":1,"name":"u","options":{"password":42},"is_admin":false}"#, &t)
+            .unwrap_err();
         assert!(!err.contains("42"));
         assert!(patch_user(r#"{"id":1,"name":"u","options":{}}"#, &t).is_err());
         assert!(patch_user("not json secret", &t).is_err());
