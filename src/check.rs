@@ -105,6 +105,7 @@ enum Pending {
 
 struct Checker {
     rules: Rules,
+    cluster: Option<String>,
     problems: Vec<Problem>,
     seen: HashMap<u128, u64>,
     user_ids: HashSet<u128>,
@@ -115,13 +116,15 @@ struct Checker {
     unknown_keys: u64,
 }
 
-/// Checks the restore-ready text read from `input` against `target`. Fails only on I/O errors.
-pub fn check<R: Read>(input: R, target: Target) -> Result<CheckReport> {
+/// Checks the restore-ready text read from `input` against `target` (and, when known, the
+/// target's cluster name). Fails only on I/O errors.
+pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
     let mut rules = Rules::new(target);
     rules.keep_must_change_password = true;
     rules.plaintext = PlaintextPolicy::Keep;
     let mut c = Checker {
         rules,
+        cluster: cluster.map(str::to_string),
         problems: Vec::new(),
         seen: HashMap::new(),
         user_ids: HashSet::new(),
@@ -345,7 +348,16 @@ impl Checker {
     }
 
     fn record(&mut self, line: u64, key: &str, value: &str) {
-        let kind = Key::parse(key).kind;
+        let Key { cluster, kind } = Key::parse(key);
+        if let (Some(found), Some(expected)) = (cluster, self.cluster.as_deref()) {
+            if found != expected {
+                let reason = format!(
+                    "cluster `{found}` is not the target's `{expected}`: 2.4 only reads keys of its \
+                     own cluster (transform --rename-cluster {expected})"
+                );
+                self.push(line, Some(key), Class::Harmful, "other-cluster", reason);
+            }
+        }
         if kind == KeyKind::Unknown {
             self.unknown(line, key);
             return;
@@ -684,7 +696,7 @@ mod tests {
     use super::*;
 
     fn codes(text: &str, t: Target) -> Vec<(u64, &'static str)> {
-        check(text.as_bytes(), t)
+        check(text.as_bytes(), t, None)
             .unwrap()
             .problems
             .iter()
@@ -703,7 +715,7 @@ mod tests {
                     "<BCRYPT-OF:secret-pw>",
                     "$2b$12$UXtD3jygSi76oO2IyV/UHeC2TqqD3SBp0yxoyp3intrNueiHVjri6",
                 );
-                let report = check(text.as_bytes(), t).unwrap();
+                let report = check(text.as_bytes(), t, None).unwrap();
                 assert!(report.problems.is_empty(), "{path}: {:?}", report.problems);
             }
         }
@@ -735,9 +747,23 @@ mod tests {
                 (8, "duplicate-key"),
             ]
         );
-        let bad_utf8 = check(&b"/a: \xff\n/b/x: 1\n"[..], Target::V2_4_0).unwrap();
+        let bad_utf8 = check(&b"/a: \xff\n/b/x: 1\n"[..], Target::V2_4_0, None).unwrap();
         assert_eq!(bad_utf8.problems[0].code, "invalid-utf8");
         assert_eq!(bad_utf8.summary.records, 1);
+    }
+
+    #[test]
+    fn keys_of_another_cluster() {
+        let text = std::fs::read_to_string("fixtures/expected/small.2.4.3.txt").unwrap();
+        assert!(
+            check(text.as_bytes(), Target::V2_4_3, Some("cluster_xxx"))
+                .unwrap()
+                .summary
+                .ok
+        );
+        let report = check(text.as_bytes(), Target::V2_4_3, Some("prod")).unwrap();
+        assert_eq!(report.problems.len(), 5);
+        assert!(report.problems.iter().all(|p| p.code == "other-cluster"));
     }
 
     #[test]
@@ -752,7 +778,12 @@ mod tests {
     #[test]
     fn reasons_never_quote_user_values() {
         let u = r#"{"id":7,"name":"dave","options":{"password":"secret-pw"},"is_admin":false}"#;
-        let report = check(format!("/c/users/dave: {u}\n").as_bytes(), Target::V2_4_1).unwrap();
+        let report = check(
+            format!("/c/users/dave: {u}\n").as_bytes(),
+            Target::V2_4_1,
+            None,
+        )
+        .unwrap();
         assert!(report.problems.len() >= 2);
         for p in &report.problems {
             assert!(!p.reason.contains("secret-pw"), "{p:?}");

@@ -457,6 +457,8 @@ pub struct LearnedTarget {
     pub db_config: Option<DbConfig>,
     /// What the dump holds besides a fresh cluster's own records (tenants, users, tables).
     pub not_fresh: Vec<String>,
+    /// The target's cluster name, when its keys name exactly one.
+    pub cluster: Option<String>,
 }
 
 /// The rules-relevant traits of a target: targets that agree on all give the same output.
@@ -479,8 +481,13 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
     let mut detector = Detector::new();
     let mut public: Option<String> = None;
     let mut not_fresh = Vec::new();
+    let mut clusters = std::collections::BTreeSet::new();
     while let Some(rec) = reader.next_record()? {
-        let kind = crate::dump::Key::parse(rec.key).kind;
+        let key = crate::dump::Key::parse(rec.key);
+        let kind = key.kind;
+        if let Some(c) = key.cluster.filter(|c| !clusters.contains(*c)) {
+            clusters.insert(c.to_string());
+        }
         detector.observe(rec.key, &kind, rec.value);
         let own = match kind {
             KeyKind::Tenant { tenant } => tenant == "cnosdb",
@@ -549,6 +556,10 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
         detected: d.releases.to_string(),
         db_config,
         not_fresh,
+        cluster: match clusters.len() {
+            1 => clusters.pop_first(),
+            _ => None,
+        },
     })
 }
 
@@ -678,6 +689,7 @@ mod tests {
         assert_eq!(l.target, Target::V2_4_3);
         assert_eq!(l.db_config, Some(Target::V2_4_3.default_db_config()));
         assert!(l.not_fresh.is_empty());
+        assert_eq!(l.cluster.as_deref(), Some("cluster_xxx"));
         let l = learn_target(file("v2.4.0-debug-fresh.txt"), Path::new("x")).unwrap();
         assert_eq!((l.target, l.db_config), (Target::V2_4_0, None));
         let e = learn_target(

@@ -260,3 +260,31 @@ fn snapshots() {
         ])
     );
 }
+
+#[test]
+fn target_from_checks_the_cluster_name() {
+    let fresh = "fixtures/real/v2.4.3.4-dump-fresh.txt";
+    let renamed = bin()
+        .args([
+            "transform",
+            "-q",
+            "--target-from",
+            fresh,
+            "--rename-cluster",
+            "prod",
+        ])
+        .arg("fixtures/v2.3/small.dump.txt")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    bin()
+        .args(["check", "--target-from", fresh, "-"])
+        .write_stdin(renamed)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "line 1 [other-cluster] /prod/tenants/cnosdb: cluster `prod` is not the target's `cluster_xxx`",
+        ));
+}

@@ -175,7 +175,7 @@ proptest! {
             let mut out = Vec::new();
             transform(input.as_bytes(), &mut out, &TransformOptions::new(Rules::new(target)), &mut NoReport)
                 .unwrap();
-            let report = check(&out[..], target).unwrap();
+            let report = check(&out[..], target, None).unwrap();
             prop_assert!(
                 report.problems.is_empty(),
                 "{target}:\n{input}\n->\n{}\n{:?}",
@@ -189,7 +189,7 @@ proptest! {
     fn a_2_3_dump_never_passes_check(tape in prop::collection::vec(any::<u32>(), 0..160)) {
         let input = dump_23(&tape);
         for target in Target::ALL {
-            prop_assert!(!check(input.as_bytes(), target).unwrap().summary.ok);
+            prop_assert!(!check(input.as_bytes(), target, None).unwrap().summary.ok);
         }
     }
 }

@@ -24,8 +24,9 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: CheckArgs) -> Result<u8> {
-    let target = args.target.resolve(false)?.target;
-    let report = check(open_input(args.input.as_deref())?, target)?;
+    let learned = args.target.resolve(false)?;
+    let input = open_input(args.input.as_deref())?;
+    let report = check(input, learned.target, learned.cluster.as_deref())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
         report

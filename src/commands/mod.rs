@@ -37,6 +37,7 @@ impl TargetArgs {
                 detected: t.to_string(),
                 db_config: None,
                 not_fresh: Vec::new(),
+                cluster: None,
             }),
             (None, Some(path)) => {
                 let file = std::fs::File::open(path)
