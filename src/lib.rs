@@ -4,13 +4,16 @@
 //! [`target::Target`], and [`pipeline`] joins them into a restore-ready file with an audit
 //! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
 
+pub mod check;
 pub mod commands;
 pub mod dump;
 pub mod error;
 pub mod filter;
+pub mod inspect;
 pub mod json;
 pub mod output;
 pub mod pipeline;
+pub mod release;
 pub mod remote;
 pub mod report;
 pub mod rules;

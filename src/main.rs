@@ -38,6 +38,15 @@ enum Command {
     /// Send a restore-ready file to a meta service (POST /restore) and verify the count.
     #[command(after_help = EXIT_CODES)]
     Restore(commands::restore::RestoreArgs),
+    /// Verify that a restore-ready file is safe for a 2.4.x release; list every problem.
+    #[command(after_help = EXIT_CODES)]
+    Check(commands::check::CheckArgs),
+    /// Summarise any dump: form, release, tenants, databases, tables, users, warnings.
+    #[command(after_help = EXIT_CODES)]
+    Inspect(commands::inspect::InspectArgs),
+    /// Dry run of transform: what would be dropped and patched, record by record.
+    #[command(after_help = EXIT_CODES)]
+    Diff(commands::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +64,9 @@ fn main() -> ExitCode {
         Command::Copy(args) => commands::copy::run(args),
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Restore(args) => commands::restore::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Diff(args) => commands::diff::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -6,7 +6,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use crate::dump::{DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
-use crate::json::{as_str, is_null, Object};
+use crate::json::{as_str, as_u128, is_null, Object};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
 
@@ -64,16 +64,25 @@ struct Run<'o, W: Write> {
     out: HashingWriter<W>,
     observer: &'o mut dyn Observer,
     summary: Summary,
-    /// Ids of the source `root` users that are left out (with their memberships).
-    dropped_roots: HashSet<String>,
+    /// What the first pass learned about users and roles.
+    index: SourceIndex,
+}
+
+/// What the first pass learns: the users and roles that exist, and the `root` users that are
+/// left out. Ids are kept as `u128` (16 bytes a user), role names per tenant.
+#[derive(Debug, Default)]
+struct SourceIndex {
+    dropped_roots: HashSet<u128>,
+    users: HashSet<u128>,
+    roles: HashSet<(String, String)>,
 }
 
 /// Converts the dump read from `input` and writes the restore-ready records to `output`, in
 /// input order.
 ///
-/// Reads the input twice: a first pass finds the source's `root` user (which sorts after the
-/// member records that name it), the second converts. Memory stays bounded by the longest
-/// line. Reports every record's fate to `observer`. On error, what was written to `output` is
+/// Reads the input twice: a first pass finds the users, the custom roles and the source's
+/// `root` user (which sort after the member records that name them), the second converts.
+/// Memory stays bounded by the longest line plus 16 bytes per user. Reports every record's fate to `observer`. On error, what was written to `output` is
 /// incomplete: callers write to an [`crate::output::Output`] and commit only on success.
 pub fn transform<R: Read + Seek, W: Write>(
     mut input: R,
@@ -81,7 +90,7 @@ pub fn transform<R: Read + Seek, W: Write>(
     opts: &TransformOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
-    let dropped_roots = source_roots_to_drop(&mut input, opts.keep_target_root)?;
+    let index = index_source(&mut input, opts.keep_target_root)?;
     input
         .seek(SeekFrom::Start(0))
         .map_err(|e| Error::io("rewinding the input", e))?;
@@ -91,7 +100,7 @@ pub fn transform<R: Read + Seek, W: Write>(
         out: HashingWriter::new(output, opts.checksums),
         observer,
         summary: Summary::new(opts.rules.target),
-        dropped_roots,
+        index,
     };
     let mut prev_key = String::new();
     let mut prev_line = 0;
@@ -153,17 +162,23 @@ impl<W: Write> Run<'_, W> {
             .into()
         };
         let (rule, outcome) = match kind {
-            KeyKind::Member { uid, .. } => {
+            KeyKind::Member { tenant, uid } => {
                 check_member(rec.value).map_err(bad)?;
-                if self.dropped_roots.contains(uid) {
+                let uid = uid.parse::<u128>().ok();
+                if uid.is_some_and(|id| self.index.dropped_roots.contains(&id)) {
                     return self.dropped(&rec, &kind, "drop.source-root");
+                }
+                let role_missing = custom_role(rec.value)
+                    .is_some_and(|role| !self.index.roles.contains(&(tenant.to_string(), role)));
+                if role_missing || !uid.is_some_and(|id| self.index.users.contains(&id)) {
+                    return self.dropped(&rec, &kind, "drop.orphan-member");
                 }
                 ("member", Outcome::Unchanged)
             }
             KeyKind::User { name } => {
                 if name == "root" {
                     let (id, _) = user_identity(rec.value).map_err(bad)?;
-                    if self.dropped_roots.contains(&id) {
+                    if self.index.dropped_roots.contains(&id) {
                         return self.dropped(&rec, &kind, "drop.source-root");
                     }
                 }
@@ -243,19 +258,22 @@ impl<W: Write> Run<'_, W> {
     }
 }
 
-/// A user's id (raw text) and whether it has no password.
-fn user_identity(value: &str) -> Result<(String, bool), String> {
+/// A user's id and whether it has no password.
+fn user_identity(value: &str) -> Result<(u128, bool), String> {
     let user = Object::parse(value)?;
-    let id = user.get("id").ok_or("has no `id`")?;
+    let id = user
+        .get("id")
+        .and_then(as_u128)
+        .ok_or("has no unsigned integer `id`")?;
     let options = user.object("options")?;
     let password = options
         .get("password")
         .or_else(|| options.get("hash_password"));
-    Ok((id.get().to_string(), password.is_none_or(is_null)))
+    Ok((id, password.is_none_or(is_null)))
 }
 
 /// Checks a member value: `{"System":"Owner"|"Member"}` or `{"Custom":"<role>"}`.
-fn check_member(value: &str) -> Result<(), String> {
+pub fn check_member(value: &str) -> Result<(), String> {
     let o = Object::parse(value)?;
     match o.members.as_slice() {
         [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
@@ -267,23 +285,35 @@ fn check_member(value: &str) -> Result<(), String> {
     }
 }
 
-/// First pass: the ids of the `root` users to leave out (all of them with
-/// `keep_target_root`, else those without a password).
-fn source_roots_to_drop<R: Read>(input: R, keep_target_root: bool) -> Result<HashSet<String>> {
+/// First pass: the users and roles that exist, and the `root` users to leave out (all of them
+/// with `keep_target_root`, else those without a password).
+fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
     let mut reader = DumpReader::new(input);
-    let mut ids = HashSet::new();
+    let mut index = SourceIndex::default();
     while let Some(rec) = reader.next_record()? {
-        if !rec.key.ends_with("/users/root") {
-            continue;
-        }
-        if let KeyKind::User { name: "root" } = Key::parse(rec.key).kind {
-            // A malformed value is reported, with its line, by the second pass.
-            if let Ok((id, no_password)) = user_identity(rec.value) {
-                if keep_target_root || no_password {
-                    ids.insert(id);
+        match Key::parse(rec.key).kind {
+            KeyKind::User { name } => {
+                // A malformed value is reported, with its line, by the second pass.
+                let Ok((id, no_password)) = user_identity(rec.value) else {
+                    continue;
+                };
+                if name == "root" && (keep_target_root || no_password) {
+                    index.dropped_roots.insert(id);
+                } else {
+                    index.users.insert(id);
                 }
             }
+            KeyKind::Role { tenant, role } => {
+                index.roles.insert((tenant.to_string(), role.to_string()));
+            }
+            _ => {}
         }
     }
-    Ok(ids)
+    Ok(index)
+}
+
+/// The role name of a `{"Custom":"<role>"}` member value.
+pub fn custom_role(value: &str) -> Option<String> {
+    let o = Object::parse(value).ok()?;
+    o.get("Custom").and_then(as_str).map(|s| s.into_owned())
 }

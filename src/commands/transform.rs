@@ -5,21 +5,20 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::TargetArgs;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::output::{is_stdout, open_rereadable_input, Output};
 use crate::pipeline::{transform, TransformOptions};
+use crate::release::LearnedTarget;
 use crate::report::{JsonLines, NoReport};
 use crate::rules::{PlaintextPolicy, Rules};
-use crate::target::Target;
 
 /// Arguments of `transform`.
 #[derive(Debug, Args)]
 pub struct TransformArgs {
-    /// The 2.4.x release the file is for: 2.4.0, 2.4.0.1, 2.4.1, 2.4.2, 2.4.2.1, 2.4.3
-    /// (2.4.3 covers 2.4.3.x and main).
-    #[arg(long, value_name = "VERSION")]
-    pub target: Target,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The dump to read (`/dump` or `/debug` form, detected); `-` or absent for stdin.
     pub input: Option<PathBuf>,
     /// Where to write the restore-ready file; `-` or absent for stdout. Written atomically, mode 0600.
@@ -38,6 +37,13 @@ pub struct TransformArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub convert: ConvertArgs,
+}
+
+/// The options that change what `transform` writes (shared with `diff`).
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
     /// Rewrite the cluster segment of every key to NAME (the new cluster's `cluster_name`).
     #[arg(long, value_name = "NAME")]
     pub rename_cluster: Option<String>,
@@ -61,14 +67,17 @@ pub struct TransformArgs {
     pub db_config: Vec<String>,
 }
 
-impl TransformArgs {
-    /// The transform options these arguments ask for.
-    pub fn options(&self) -> Result<TransformOptions> {
-        let mut rules = Rules::new(self.target);
-        if !self.db_config.is_empty() && !self.target.structured_databases() {
+impl ConvertArgs {
+    /// The transform options these arguments ask for, for a resolved target.
+    pub fn options(&self, learned: &LearnedTarget) -> Result<TransformOptions> {
+        let target = learned.target;
+        let mut rules = Rules::new(target);
+        if let Some(config) = learned.db_config {
+            rules.db_config = config;
+        }
+        if !self.db_config.is_empty() && !target.structured_databases() {
             return Err(Error::Usage(format!(
-                "--db-config applies to targets 2.4.2 and later; {} databases have no such config",
-                self.target
+                "--db-config applies to targets 2.4.2 and later; {target} databases have no such config"
             )));
         }
         for assignment in &self.db_config {
@@ -91,14 +100,15 @@ impl TransformArgs {
             filter: self.filter.clone(),
             rename_cluster: self.rename_cluster.clone(),
             keep_target_root: self.keep_target_root,
-            checksums: self.report.is_some(),
+            checksums: false,
         })
     }
 }
 
 /// Runs `transform`.
 pub fn run(args: TransformArgs) -> Result<u8> {
-    let opts = args.options()?;
+    let mut opts = args.convert.options(&args.target.resolve(args.quiet)?)?;
+    opts.checksums = args.report.is_some();
     if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage(
             "--report needs a file path (stdout carries the converted dump)".into(),

@@ -26,6 +26,9 @@ pub enum PlaintextPolicy {
     Hash,
     /// Refuse the dump.
     Fail,
+    /// Leave it as it is (for `check`, which reports it instead).
+    #[value(skip)]
+    Keep,
 }
 
 /// True for a bcrypt hash as CnosDB stores it (`$2a$`/`$2b$`/`$2x$`/`$2y$`, 60 characters).
@@ -94,7 +97,7 @@ pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
         None => opts.raw("hash_password", "null"),
         Some(raw) => {
             let secret = as_str(raw).ok_or("`options.password` is not a string or null")?;
-            if is_bcrypt(&secret) {
+            if is_bcrypt(&secret) || rules.plaintext == PlaintextPolicy::Keep {
                 opts.raw("hash_password", raw.get())
             } else {
                 if rules.plaintext == PlaintextPolicy::Fail {

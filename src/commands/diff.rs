@@ -1,0 +1,130 @@
+//! `diff`: a dry run of `transform`, record by record. Writes nothing.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::transform::ConvertArgs;
+use super::TargetArgs;
+use crate::error::{Error, Result, EXIT_OK};
+use crate::output::open_rereadable_input;
+use crate::pipeline::transform;
+use crate::report::{Action, Entry, JsonLines, Observer, Summary};
+use crate::rules::Op;
+
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The dump to read (`/dump` or `/debug` form, detected); `-` or absent for stdin.
+    pub input: Option<PathBuf>,
+    /// The transform report instead: one JSON line per record, then the summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub convert: ConvertArgs,
+}
+
+/// One written record that differs from its input, for the text rendering.
+struct Changed {
+    line: u64,
+    key: String,
+    new_key: Option<String>,
+    kind: &'static str,
+    changes: Vec<String>,
+}
+
+/// Collects what the text rendering needs: dropped keys by rule, changed records.
+#[derive(Default)]
+struct Collect {
+    dropped: BTreeMap<&'static str, Vec<(u64, String)>>,
+    changed: Vec<Changed>,
+}
+
+impl Observer for Collect {
+    fn entry(&mut self, e: &Entry<'_>) -> Result<()> {
+        match e.action {
+            Action::Dropped => self
+                .dropped
+                .entry(e.rule)
+                .or_default()
+                .push((e.line, e.key.to_string())),
+            Action::Patched | Action::Renamed => self.changed.push(Changed {
+                line: e.line,
+                key: e.key.to_string(),
+                new_key: e.new_key.map(str::to_string),
+                kind: e.kind,
+                changes: e
+                    .changes
+                    .iter()
+                    .map(|c| match &c.op {
+                        Op::RenamedFrom(old) => format!("{}: renamed from {old}", c.field),
+                        op => format!("{}: {}", c.field, op.name()),
+                    })
+                    .collect(),
+            }),
+            Action::Kept => {}
+        }
+        Ok(())
+    }
+}
+
+/// Runs `diff`.
+pub fn run(args: DiffArgs) -> Result<u8> {
+    let mut opts = args.convert.options(&args.target.resolve(false)?)?;
+    opts.checksums = true;
+    let input = open_rereadable_input(args.input.as_deref())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let written = if args.json {
+        let summary = transform(input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        writeln!(out, "{}", summary.to_json())
+    } else {
+        let mut collect = Collect::default();
+        let summary = transform(input, io::sink(), &opts, &mut collect)?;
+        collect.dropped.values_mut().for_each(|keys| keys.sort());
+        collect.changed.sort_by_key(|c| c.line);
+        write_text(&mut out, &collect, &summary)
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))?;
+    Ok(EXIT_OK)
+}
+
+fn write_text(out: &mut impl Write, c: &Collect, s: &Summary) -> io::Result<()> {
+    let n = |a: &str| s.actions.get(a).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "dry run for CnosDB {}: {} records read, {} would be written",
+        s.target, s.input_records, s.output_records
+    )?;
+    writeln!(out, "dropped: {}", n("dropped"))?;
+    for (rule, keys) in &c.dropped {
+        writeln!(out, "  {rule}: {}", keys.len())?;
+        for (line, key) in keys {
+            writeln!(out, "    line {line} {key}")?;
+        }
+    }
+    writeln!(out, "patched: {}, renamed: {}", n("patched"), n("renamed"))?;
+    for ch in &c.changed {
+        match &ch.new_key {
+            Some(new) => writeln!(out, "  line {} {} ({}) -> {new}", ch.line, ch.key, ch.kind)?,
+            None => writeln!(out, "  line {} {} ({})", ch.line, ch.key, ch.kind)?,
+        }
+        for change in &ch.changes {
+            writeln!(out, "    {change}")?;
+        }
+    }
+    writeln!(out, "kept unchanged: {}", n("kept"))?;
+    if s.unknown_keys > 0 {
+        writeln!(out, "unknown keys kept as they are: {}", s.unknown_keys)?;
+    }
+    writeln!(
+        out,
+        "output would be {} bytes, sha256 {}",
+        s.output_bytes, s.output_sha256
+    )
+}

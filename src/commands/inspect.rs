@@ -1,0 +1,35 @@
+//! `inspect`: a summary of any dump, either form, either version.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::{Error, Result, EXIT_OK};
+use crate::inspect::inspect;
+use crate::output::open_input;
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The dump to read (`/dump` or `/debug` form, 2.3 or 2.4); `-` or absent for stdin.
+    pub input: Option<PathBuf>,
+    /// The summary as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `inspect`.
+pub fn run(args: InspectArgs) -> Result<u8> {
+    let summary = inspect(open_input(args.input.as_deref())?)?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
+    } else {
+        summary.human()
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("writing to stdout", e))?;
+    Ok(EXIT_OK)
+}
