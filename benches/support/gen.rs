@@ -13,8 +13,8 @@
 //! (ttl/vnode_duration in Minutes/Hour/Day/Inf/null, shard/replica/precision set or null), the
 //! buckets of each database (about 60% of the bytes), TSKV table schemas with 5-200 columns
 //! (about 35%), a few external and stream tables, custom roles, members (uids of real users), users
-//! (bcrypt hashes, some null passwords, root with a null password, a few non-ASCII names and RSA
-//! keys) and `/data_version`.
+//! (tens to hundreds, as in real clusters: bcrypt hashes, some null passwords, root with a null
+//! password, a few non-ASCII names and RSA keys) and `/data_version`.
 //!
 //! Only std plus a built-in splitmix64; the generator is a dev tool, not part of the CLI.
 
@@ -1251,12 +1251,14 @@ pub fn generate<W: Write>(w: W, spec: &Spec) -> io::Result<Stats> {
 
     // --- users ----------------------------------------------------------------------------------
     let mut rng = root_rng.fork();
-    let n_users = (size / 9_000).clamp(6, 5_000_000) as usize;
+    // Real clusters have tens to hundreds of users, however many tables they hold: ~28 at
+    // 1 MiB, ~190 at 200 MiB, ~400 at 1 GiB.
+    let n_users = (16.0 + 12.0 * ((size >> 10) as f64 / 1024.0).sqrt()) as usize;
     let mut names = std::collections::BTreeSet::new();
     names.insert("root".to_string());
     for n in ODD_USER_NAMES
         .iter()
-        .take((n_users / 50).min(ODD_USER_NAMES.len()))
+        .take((n_users / 30).clamp(1, ODD_USER_NAMES.len()))
     {
         names.insert(n.to_string());
     }
