@@ -11,8 +11,10 @@ pub mod filter;
 pub mod json;
 pub mod output;
 pub mod pipeline;
+pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod tables;
 pub mod target;
 
 pub use error::{Error, InputError, Result};

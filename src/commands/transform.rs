@@ -1,7 +1,7 @@
 //! `transform`: a 2.3 dump in, a restore-ready file for one 2.4.x target out.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -104,6 +104,15 @@ pub fn run(args: TransformArgs) -> Result<u8> {
             "--report needs a file path (stdout carries the converted dump)".into(),
         ));
     }
+    if let (Some(o), Some(r)) = (args.output.as_deref(), args.report.as_deref()) {
+        if !is_stdout(Some(o)) && same_file(o, r) {
+            return Err(Error::Usage(format!(
+                "--report and --output name the same file ({}); the report would replace the \
+                 converted dump",
+                r.display()
+            )));
+        }
+    }
     let input = open_rereadable_input(args.input.as_deref())?;
     let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
     let mut report = match &args.report {
@@ -125,4 +134,16 @@ pub fn run(args: TransformArgs) -> Result<u8> {
         eprint!("{}", summary.human());
     }
     Ok(0)
+}
+
+/// True when `a` and `b` name the same directory entry, whether or not it exists yet.
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(p: &Path) -> Option<PathBuf> {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    }
+    a == b || matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }

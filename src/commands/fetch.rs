@@ -1,0 +1,116 @@
+//! `fetch`: download a dump from a meta service, check that it is complete, save it atomically.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::{Error, Result, EXIT_OK};
+use crate::output::{is_stdout, Output};
+use crate::remote::meta::{Endpoint, MetaClient, Timeouts};
+
+/// Default `--connect-timeout`, seconds.
+pub const CONNECT_TIMEOUT: f64 = 10.0;
+const READ_TIMEOUT: f64 = 60.0;
+
+/// Arguments of `fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The meta service: http://HOST:8901 means http://HOST:8901/dump; a URL with a path
+    /// (/debug, /dump) is used as given.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Where to save the dump; `-` or absent for stdout (written once the dump is complete).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds to wait for the connection [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub connect_timeout: Option<Duration>,
+    /// Seconds to wait for each read from the server [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub read_timeout: Option<Duration>,
+    /// Print neither progress nor the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Parses a positive number of seconds (fractions allowed).
+pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+/// Runs `fetch`.
+pub fn run(args: FetchArgs) -> Result<u8> {
+    let endpoint = Endpoint::parse(&args.url)?;
+    let to_stdout = is_stdout(args.output.as_deref());
+    if to_stdout && io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "refusing to print a dump (it holds password hashes) to the terminal; \
+             pass -o FILE or redirect stdout"
+                .into(),
+        ));
+    }
+    // Opened first, so that an existing file is refused before anything is downloaded.
+    let mut out = Output::open(args.output.as_deref(), args.force, false)?;
+    let client = MetaClient::new(Timeouts {
+        connect: args
+            .connect_timeout
+            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
+        read: args
+            .read_timeout
+            .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
+    });
+    let download = client.download(&endpoint)?;
+    let url = download.url().to_string();
+    let bar = progress_bar(args.quiet, download.content_length());
+    let fetched = download.save(&mut out, &mut |bytes| bar.set_position(bytes))?;
+    bar.finish_and_clear();
+    out.commit()?;
+    if !args.quiet {
+        let hex: String = fetched.sha256.iter().map(|b| format!("{b:02x}")).collect();
+        let name = match &args.output {
+            Some(p) if !to_stdout => p.display().to_string(),
+            _ => "-".to_string(),
+        };
+        eprintln!(
+            "cnosdb-migrate: fetched {} records ({} bytes, /{} form) from {url}",
+            fetched.records,
+            fetched.bytes,
+            fetched.form.name()
+        );
+        eprintln!("sha256 {hex}  {name}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// Bytes and rate on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(quiet: bool, length: Option<u64>) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match length {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+        ),
+        None => (
+            ProgressBar::no_length(),
+            "{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    bar
+}

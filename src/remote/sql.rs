@@ -1,0 +1,298 @@
+//! A client of a data node's HTTP SQL API (spec section 8.1): `POST /api/v1/sql?tenant=…&db=…`
+//! with Basic auth, answers read as CSV or JSON.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::tables::sql::percent_encode;
+
+/// Largest answer body read; a `COPY INTO` answer is one short row.
+const BODY_LIMIT: u64 = 1 << 20;
+
+/// User name and password for Basic auth.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The user name.
+    pub user: String,
+    /// The password (may be empty when the server runs without authentication).
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a statement did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlError {
+    /// No answer: connection refused, reset, timed out.
+    Transport(String),
+    /// A non-2xx answer; CnosDB sends `{"error_code","error_message"}` (422 for query errors).
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `error_code`, when the body is CnosDB's JSON error.
+        code: Option<String>,
+        /// `error_message`, or the body text.
+        message: String,
+    },
+    /// A 2xx answer that is not the expected one-row `rows` result.
+    Body(String),
+}
+
+impl fmt::Display for SqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlError::Transport(e) => write!(f, "no answer: {e}"),
+            SqlError::Status {
+                status,
+                code: Some(code),
+                message,
+            } => write!(f, "HTTP {status}, error {code}: {message}"),
+            SqlError::Status {
+                status,
+                code: None,
+                message,
+            } => write!(f, "HTTP {status}: {message}"),
+            SqlError::Body(e) => write!(f, "unexpected answer: {e}"),
+        }
+    }
+}
+
+/// One data node's SQL endpoint.
+pub struct SqlNode {
+    base: String,
+    authorization: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl SqlNode {
+    /// A node at `url` (`http://host:port`, as `cnosdb-cli` would reach it). `timeout` bounds
+    /// each statement; `None` waits as long as the server works. Statements carry no
+    /// credentials until [`SqlNode::set_credentials`].
+    pub fn new(url: &str, timeout: Option<Duration>) -> Result<SqlNode, String> {
+        let rest = if let Some(rest) = url.strip_prefix("http://") {
+            rest
+        } else if url.starts_with("https://") {
+            return Err(format!(
+                "`{url}`: https is not supported by this build; reach the data node over http \
+                 (e.g. through an SSH tunnel)"
+            ));
+        } else {
+            return Err(format!(
+                "`{url}` is not an http:// URL (e.g. http://127.0.0.1:8902)"
+            ));
+        };
+        if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#']) {
+            return Err(format!(
+                "`{url}` needs a host and no query, e.g. http://127.0.0.1:8902"
+            ));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(timeout)
+            .build();
+        Ok(SqlNode {
+            base: url.trim_end_matches('/').to_string(),
+            authorization: None,
+            agent: config.into(),
+        })
+    }
+
+    /// Sends Basic auth with these credentials from now on.
+    pub fn set_credentials(&mut self, credentials: &Credentials) {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.user, credentials.password));
+        self.authorization = Some(format!("Basic {token}"));
+    }
+
+    /// The node's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The endpoint a statement for `tenant` and `db` is posted to.
+    pub fn endpoint(&self, tenant: &str, db: &str) -> String {
+        format!(
+            "{}/api/v1/sql?tenant={}&db={}",
+            self.base,
+            percent_encode(tenant),
+            percent_encode(db)
+        )
+    }
+
+    /// Runs a statement that answers CnosDB's one-row `rows` result (`COPY INTO`) and
+    /// returns that count.
+    pub fn copy_rows(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
+        let mut req = self.agent.post(self.endpoint(tenant, db));
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth);
+        }
+        let mut resp = req
+            .header("Accept", "application/json")
+            .content_type("text/plain; charset=utf-8")
+            .send(sql)
+            .map_err(|e| SqlError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_string()
+            .map_err(|e| SqlError::Transport(format!("reading the answer: {e}")))?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &body));
+        }
+        parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error_code: Option<serde_json::Value>,
+    error_message: Option<String>,
+}
+
+fn status_error(status: u16, body: &str) -> SqlError {
+    if let Ok(ErrorBody {
+        error_code,
+        error_message: Some(message),
+    }) = serde_json::from_str::<ErrorBody>(body)
+    {
+        let code = error_code.map(|c| match c {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        });
+        return SqlError::Status {
+            status,
+            code,
+            message,
+        };
+    }
+    SqlError::Status {
+        status,
+        code: None,
+        message: shorten(body.trim()),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 500;
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads the `rows` count from a `COPY INTO` answer: JSON `[{"rows":N}]` or CSV `rows\nN\n`
+/// (chosen by the content type, else by the first character). An empty value counts 0.
+pub fn parse_rows(body: &str, content_type: Option<&str>) -> Result<u64, String> {
+    let text = body.trim_start_matches('\u{feff}').trim();
+    let json = match content_type {
+        Some(ct) if ct.contains("json") => true,
+        Some(ct) if ct.contains("csv") => false,
+        _ => text.starts_with('['),
+    };
+    if json {
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(text)
+            .map_err(|e| format!("not a JSON array of rows ({e}): {}", shorten(text)))?;
+        let [row] = rows.as_slice() else {
+            return Err(format!(
+                "expected one row, got {}: {}",
+                rows.len(),
+                shorten(text)
+            ));
+        };
+        return match row.get("rows") {
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| format!("`rows` is not a count: {n}")),
+            Some(serde_json::Value::Null) => Ok(0),
+            Some(serde_json::Value::String(s)) => count(s),
+            _ => Err(format!("no `rows` column: {}", shorten(text))),
+        };
+    }
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some("rows"), value, None) => count(value.unwrap_or("")),
+        _ => Err(format!(
+            "expected a CSV `rows` column and one row: {}",
+            shorten(text)
+        )),
+    }
+}
+
+fn count(value: &str) -> Result<u64, String> {
+    let v = value.trim().trim_matches('"');
+    if v.is_empty() {
+        return Ok(0);
+    }
+    v.parse()
+        .map_err(|_| format!("`rows` is not a count: {value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_from_csv_and_json() {
+        assert_eq!(parse_rows("rows\n42\n", Some("text/csv")), Ok(42));
+        assert_eq!(parse_rows("rows\r\n7\r\n", None), Ok(7));
+        assert_eq!(parse_rows("rows\n\n", None), Ok(0));
+        assert_eq!(
+            parse_rows("[{\"rows\":5}]", Some("application/json")),
+            Ok(5)
+        );
+        assert_eq!(parse_rows("[{\"rows\":null}]", None), Ok(0));
+        assert!(parse_rows("[]", None).unwrap_err().contains("one row"));
+        assert!(parse_rows("count\n3\n", None).is_err());
+        assert!(parse_rows("rows\n3\n4\n", None).is_err());
+        assert!(parse_rows("[{\"rows\":-1}]", None).is_err());
+    }
+
+    #[test]
+    fn cnosdb_error_bodies() {
+        let e = status_error(
+            422,
+            r#"{"error_code":"010001","error_message":"Table not found"}"#,
+        );
+        assert_eq!(e.to_string(), "HTTP 422, error 010001: Table not found");
+        assert_eq!(status_error(502, "").to_string(), "HTTP 502: (empty body)");
+    }
+
+    #[test]
+    fn urls() {
+        let c = Credentials {
+            user: "root".into(),
+            password: "secret".into(),
+        };
+        let mut n = SqlNode::new("http://h:8902/", None).unwrap();
+        n.set_credentials(&c);
+        assert_eq!(n.authorization.as_deref(), Some("Basic cm9vdDpzZWNyZXQ="));
+        assert_eq!(
+            n.endpoint("a b", "d&x"),
+            "http://h:8902/api/v1/sql?tenant=a%20b&db=d%26x"
+        );
+        assert!(!format!("{c:?}").contains("secret"));
+        assert!(SqlNode::new("https://h", None).is_err());
+        assert!(SqlNode::new("h:8902", None).is_err());
+        assert!(SqlNode::new("http://", None).is_err());
+    }
+}

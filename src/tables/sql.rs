@@ -1,0 +1,189 @@
+//! Quoting, the per-table directory, and the `COPY INTO` statements (spec sections 7, 8.2).
+
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+
+use super::TableInfo;
+
+/// The file format rows travel in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum FileFormat {
+    /// Typed, compressed; the default.
+    #[default]
+    Parquet,
+    /// Comma separated, with a header line.
+    Csv,
+    /// JSON records.
+    Json,
+}
+
+impl FileFormat {
+    /// The `FILE_FORMAT = (…)` clause. `DELIMITER` and `WITH_HEADER` only for CSV: 2.4.1+
+    /// rejects them after any other `TYPE`.
+    pub fn clause(self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "FILE_FORMAT = (TYPE = 'PARQUET')",
+            FileFormat::Csv => "FILE_FORMAT = (TYPE = 'CSV', DELIMITER = ',', WITH_HEADER = true)",
+            FileFormat::Json => "FILE_FORMAT = (TYPE = 'JSON')",
+        }
+    }
+}
+
+/// A SQL identifier: double quotes, an embedded `"` doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A SQL string literal: single quotes, an embedded `'` doubled.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The `file://` directory under which each table gets `<tenant>/<db>/<table>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyDir {
+    base: String,
+}
+
+impl CopyDir {
+    /// Checks a `--dir` URL: `file:///absolute/path` (a trailing `/` is dropped).
+    pub fn parse(url: &str) -> Result<CopyDir, String> {
+        let Some(path) = url.strip_prefix("file://") else {
+            return Err(format!(
+                "`{url}` is not a file:// URL; give the directory as file:///absolute/path \
+                 (it is a path on the data nodes, not on this machine)"
+            ));
+        };
+        if !path.starts_with('/') {
+            return Err(format!(
+                "`{url}`: the path must be absolute, e.g. file:///var/lib/cnosdb-copy"
+            ));
+        }
+        if let Some(c) = path
+            .chars()
+            .find(|c| c.is_control() || matches!(c, '?' | '#'))
+        {
+            return Err(format!(
+                "`{url}`: the path contains {c:?}, which a URL cannot carry"
+            ));
+        }
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            return Err(format!("`{url}`: the root directory cannot hold the copy"));
+        }
+        Ok(CopyDir {
+            base: format!("file://{path}"),
+        })
+    }
+
+    /// The directory URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// `<dir>/<tenant>/<db>/<table>` without a trailing `/`, each name percent-encoded.
+    /// Fails for a name that is `.` or `..` (it would leave the directory).
+    pub fn table_url(&self, table: &TableInfo) -> Result<String, String> {
+        let mut url = self.base.clone();
+        for name in [&table.tenant, &table.database, &table.table] {
+            if name == "." || name == ".." {
+                return Err(format!(
+                    "table {}: `{name}` cannot be a directory name",
+                    table.qualified()
+                ));
+            }
+            url.push('/');
+            url.push_str(&percent_encode(name));
+        }
+        Ok(url)
+    }
+}
+
+/// Percent-encodes every byte outside the URL-unreserved set (`A-Z a-z 0-9 - . _ ~`).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// `COPY INTO '<dir>/<t>/<db>/<table>' FROM "<table>" FILE_FORMAT = (…)`: run on the old node
+/// with the table's tenant and database selected. The path has no trailing `/`.
+pub fn export_statement(url: &str, table: &TableInfo, format: FileFormat) -> String {
+    format!(
+        "COPY INTO {} FROM {} {};",
+        quote_literal(url),
+        quote_ident(&table.table),
+        format.clause()
+    )
+}
+
+/// `COPY INTO "<table>" FROM '<dir>/<t>/<db>/<table>/' FILE_FORMAT = (…)`: run on the new node;
+/// the source path ends with `/` (CnosDB reads a directory only then).
+pub fn import_statement(url: &str, table: &TableInfo, format: FileFormat) -> String {
+    format!(
+        "COPY INTO {} FROM {} {};",
+        quote_ident(&table.table),
+        quote_literal(&format!("{url}/")),
+        format.clause()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::Engine;
+
+    fn table(t: &str, d: &str, n: &str) -> TableInfo {
+        TableInfo {
+            tenant: t.into(),
+            database: d.into(),
+            table: n.into(),
+            engine: Engine::Tskv,
+            tags: Some(0),
+            fields: 0,
+            system: false,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident(r#"a "b""#), r#""a ""b""""#);
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn paths_and_statements() {
+        let dir = CopyDir::parse("file:///data/copy/").unwrap();
+        let t = table("t 1", "db", r#"o'k "x"/%"#);
+        let url = dir.table_url(&t).unwrap();
+        assert_eq!(url, "file:///data/copy/t%201/db/o%27k%20%22x%22%2F%25");
+        assert_eq!(
+            export_statement(&url, &t, FileFormat::Parquet),
+            format!(r#"COPY INTO '{url}' FROM "o'k ""x""/%" FILE_FORMAT = (TYPE = 'PARQUET');"#)
+        );
+        assert_eq!(
+            import_statement("file:///d/t/db/o'k", &t, FileFormat::Json),
+            r#"COPY INTO "o'k ""x""/%" FROM 'file:///d/t/db/o''k/' FILE_FORMAT = (TYPE = 'JSON');"#
+        );
+        assert!(import_statement("u", &t, FileFormat::Csv).ends_with("WITH_HEADER = true);"));
+        assert!(dir.table_url(&table("t", "..", "x")).is_err());
+    }
+
+    #[test]
+    fn dir_validation() {
+        assert!(CopyDir::parse("/data").is_err());
+        assert!(CopyDir::parse("s3://bucket/x").is_err());
+        assert!(CopyDir::parse("file://relative").is_err());
+        assert!(CopyDir::parse("file:///").is_err());
+        assert!(CopyDir::parse("file:///a?b").is_err());
+        assert!(CopyDir::parse("file:///a").is_ok());
+    }
+}

@@ -1,0 +1,560 @@
+//! `copy` against fake data nodes on 127.0.0.1 (tests/support/sql_server.rs).
+
+#[path = "support/sql_server.rs"]
+mod sql_server;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use sql_server::{FakeNode, Fs, NodeConfig, TableKey};
+
+const DUMP: &str = "fixtures/copy/dump.txt";
+
+/// The fixture's TSKV tables and the rows the old node holds.
+fn source_tables() -> BTreeMap<TableKey, u64> {
+    [
+        ("cnosdb", "public", "air", 100),
+        ("cnosdb", "usage_schema", "vnode_disk_storage", 7),
+        ("t1", "db1", "Weird \"Name\"", 3),
+        ("t1", "db1", "cpu", 50),
+        ("t1", "db1", "o'clock", 2),
+        ("t1", "my db", "mem", 20),
+        ("t2", "metrics", "disk", 10),
+        ("t2", "metrics", "empty", 0),
+    ]
+    .into_iter()
+    .map(|(t, d, x, n)| ((t.to_string(), d.to_string(), x.to_string()), n))
+    .collect()
+}
+
+/// An old node with rows and a new node with the same (empty) tables, sharing a directory.
+fn nodes(old: NodeConfig, new: NodeConfig) -> (FakeNode, FakeNode) {
+    let fs = Fs::default();
+    let old = FakeNode::start(
+        NodeConfig {
+            tables: source_tables(),
+            ..old
+        },
+        fs.clone(),
+    );
+    let new = FakeNode::start(
+        NodeConfig {
+            tables: source_tables().into_keys().map(|k| (k, 0)).collect(),
+            ..new
+        },
+        fs,
+    );
+    (old, new)
+}
+
+fn copy(old: &FakeNode, new: &FakeNode) -> Command {
+    let mut cmd = Command::cargo_bin("cnosdb-migrate").unwrap();
+    cmd.args(["copy", DUMP, "--from", &old.url, "--to", &new.url])
+        .args(["--dir", "file:///copy/", "--password-env", "CNOSDB_TEST_PW"])
+        .env("CNOSDB_TEST_PW", "secret");
+    cmd
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The final table printed on stdout.
+fn summary(out: &std::process::Output) -> String {
+    stdout(out)
+}
+
+fn report(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn full_copy_moves_every_row_and_reports_it() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.jsonl");
+    let out = copy(&old, &new)
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for ((t, d, x), rows) in source_tables() {
+        let expected = if d == "usage_schema" { 0 } else { rows };
+        assert_eq!(new.rows(&t, &d, &x), Some(expected), "{t}.{d}.{x}");
+    }
+    insta::assert_snapshot!("full_copy_summary", summary(&out));
+    let report = report(&report_path);
+    assert_eq!(report.len(), 7);
+    assert_eq!(
+        report[1],
+        serde_json::json!({"tenant":"t1","database":"db1","table":"Weird \"Name\"",
+                           "exported":3,"imported":3,"status":"copied"})
+    );
+    assert_eq!(report[6]["status"], "empty");
+    // Every statement went to the table's tenant and database; the empty table was not imported.
+    let imports = new.requests();
+    assert_eq!(imports.len(), 6);
+    assert!(imports
+        .iter()
+        .any(|r| r.tenant == "t1" && r.db == "my db" && r.sql.starts_with("COPY INTO \"mem\"")));
+}
+
+#[test]
+fn csv_answers_and_parallel_workers_give_the_same_result() {
+    let csv = NodeConfig {
+        csv_always: true,
+        ..NodeConfig::default()
+    };
+    let (old, new) = nodes(csv.clone(), csv);
+    let out = copy(&old, &new)
+        .args(["--parallel", "4", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("full_copy_summary", summary(&out));
+    assert_eq!(new.rows("t1", "db1", "cpu"), Some(50));
+}
+
+#[test]
+fn a_count_mismatch_exits_4_and_names_the_table() {
+    let lossy = NodeConfig {
+        drop_rows: 1,
+        ..NodeConfig::default()
+    };
+    let (old, new) = nodes(NodeConfig::default(), lossy);
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.jsonl");
+    let out = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--report"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    insta::assert_snapshot!("mismatch_summary", summary(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("table t2.metrics.disk: exported 10 rows from")
+            && err.contains("but imported 9 into"),
+        "{err}"
+    );
+    let report = report(&report_path);
+    assert_eq!(report[0]["status"], "mismatch");
+    assert_eq!(report[1]["status"], "empty");
+}
+
+#[test]
+fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
+    let (old, new) = nodes(
+        NodeConfig {
+            fail_table: Some("cpu".into()),
+            ..NodeConfig::default()
+        },
+        NodeConfig::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.jsonl");
+    let first = copy(&old, &new)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    insta::assert_snapshot!("failure_summary", summary(&first));
+    let err = stderr(&first);
+    assert!(
+        err.contains("table t1.db1.cpu: export on http://127.0.0.1:")
+            && err.contains("/api/v1/sql?tenant=t1&db=db1 failed: HTTP 422, error 010001: \
+                             Datafusion: Execution error: failed to scan cpu; statement: \
+                             COPY INTO 'file:///copy/t1/db1/cpu' FROM \"cpu\" FILE_FORMAT = (TYPE = 'PARQUET');"),
+        "{err}"
+    );
+    assert!(err.contains("run the same command again"), "{err}");
+    let recorded = std::fs::read_to_string(&state).unwrap();
+    // Five tables exported then copied, one empty.
+    assert_eq!(recorded.lines().count(), 11, "{recorded}");
+    assert!(!recorded.contains("\"cpu\""));
+
+    old.set_fail_table(None);
+    let before = old.requests().len();
+    let second = copy(&old, &new)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    insta::assert_snapshot!("resume_summary", summary(&second));
+    let again: Vec<_> = old.requests().split_off(before);
+    assert_eq!(again.len(), 1);
+    assert!(again[0].sql.contains("FROM \"cpu\""));
+    assert_eq!(new.rows("t1", "db1", "cpu"), Some(50));
+    assert_eq!(
+        new.rows("cnosdb", "public", "air"),
+        Some(100),
+        "not imported twice"
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap().lines().count(), 13);
+
+    // Everything done: a third run sends nothing.
+    let before = old.requests().len() + new.requests().len();
+    let third = copy(&old, &new)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(third.status.code(), Some(0));
+    assert_eq!(old.requests().len() + new.requests().len(), before);
+}
+
+#[test]
+fn after_a_failed_import_the_resume_imports_without_exporting_again() {
+    let (old, new) = nodes(
+        NodeConfig::default(),
+        NodeConfig {
+            fail_table: Some("disk".into()),
+            ..NodeConfig::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.jsonl");
+    let first = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    assert!(
+        stderr(&first).contains("table t2.metrics.disk: import on http://127.0.0.1:"),
+        "{}",
+        stderr(&first)
+    );
+
+    new.set_fail_table(None);
+    let exports = old.requests().len();
+    let dry = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--dry-run", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(stdout(&dry)
+        .contains("-- exported before (10 rows) according to the state file: import only"));
+    let second = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(old.requests().len(), exports, "no second export");
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
+    insta::assert_snapshot!("resume_after_import_failure", summary(&second));
+}
+
+#[test]
+fn without_a_state_file_a_second_export_shows_up_as_a_mismatch() {
+    let (old, new) = nodes(
+        NodeConfig::default(),
+        NodeConfig {
+            fail_table: Some("disk".into()),
+            ..NodeConfig::default()
+        },
+    );
+    let args = ["--include-table", "t2.metrics.disk"];
+    assert_eq!(
+        copy(&old, &new).args(args).output().unwrap().status.code(),
+        Some(4)
+    );
+    new.set_fail_table(None);
+    let again = copy(&old, &new).args(args).output().unwrap();
+    assert_eq!(again.status.code(), Some(4));
+    assert!(
+        stderr(&again).contains("exported 10 rows from") && stderr(&again).contains("imported 20"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.jsonl");
+    let record = |to: &str| {
+        format!(
+            "{{\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\
+             \"exported\":10,\"imported\":10,\"status\":\"copied\",\"to\":\"{to}\"}}\n"
+        )
+    };
+    // A record for another node does not count; a line cut short is not a record.
+    let text = record("http://elsewhere:8902") + &record(&new.url) + "{\"tenant\":\"t2\",\"data";
+    std::fs::write(&state, text).unwrap();
+    let out = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        new.rows("t2", "metrics", "disk"),
+        Some(0),
+        "skipped: done before"
+    );
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert_eq!(text.lines().count(), 3, "the cut line is gone: {text}");
+    assert!(
+        text.ends_with(&format!("\"status\":\"empty\",\"to\":\"{}\"}}\n", new.url)),
+        "{text}"
+    );
+    let again = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+
+    // Only a record for another node: the table is copied.
+    std::fs::write(&state, record("http://elsewhere:8902")).unwrap();
+    let out = copy(&old, &new)
+        .args(["--include-table", "t2.metrics.disk", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
+
+    std::fs::write(&state, "not json\n{}\n").unwrap();
+    let bad = copy(&old, &new)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("line 1"), "{}", stderr(&bad));
+}
+
+#[test]
+fn filters_choose_the_tables() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let out = copy(&old, &new)
+        .args(["--include-tenant", "t1", "--exclude-db", "t1.my db"])
+        .args(["--exclude-table", "t1.db1.o'clock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tables: Vec<String> = old.requests().into_iter().map(|r| r.sql).collect();
+    assert_eq!(tables.len(), 2, "{tables:?}");
+    assert!(tables[0].contains("FROM \"Weird \"\"Name\"\"\""));
+    assert!(tables[1].contains("FROM \"cpu\""));
+
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let out = copy(&old, &new)
+        .args([
+            "--include-system",
+            "--include-table",
+            "cnosdb.usage_schema.vnode_disk_storage",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        new.rows("cnosdb", "usage_schema", "vnode_disk_storage"),
+        Some(7)
+    );
+    assert_eq!(old.requests().len(), 1);
+}
+
+#[test]
+fn auth_is_sent_and_a_refusal_is_reported() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let out = copy(&old, &new)
+        .env("CNOSDB_TEST_PW", "wrong")
+        .args(["--include-tenant", "t2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("HTTP 422, error 010016: Auth error: Access denied for user 'root'"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A different account on the new node.
+    let (old, new) = nodes(
+        NodeConfig::default(),
+        NodeConfig {
+            user: "admin".into(),
+            password: "other".into(),
+            ..NodeConfig::default()
+        },
+    );
+    let out = copy(&old, &new)
+        .args(["--include-tenant", "t2", "--to-user", "admin"])
+        .args(["--to-password-env", "CNOSDB_TEST_PW2"])
+        .env("CNOSDB_TEST_PW2", "other")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn no_password_without_a_terminal_is_a_usage_error() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let out = Command::cargo_bin("cnosdb-migrate")
+        .unwrap()
+        .args([
+            "copy",
+            DUMP,
+            "--from",
+            &old.url,
+            "--to",
+            &new.url,
+            "--dir",
+            "file:///c",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--password-env VAR"),
+        "{}",
+        stderr(&out)
+    );
+    let out = copy(&old, &new)
+        .env_remove("CNOSDB_TEST_PW")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(old.requests().is_empty());
+}
+
+#[test]
+fn dry_run_prints_the_statements_and_sends_nothing() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let out = Command::cargo_bin("cnosdb-migrate")
+        .unwrap()
+        .args(["copy", DUMP, "--dry-run", "--include-tenant", "t1"])
+        .args(["--from", "http://old:8902", "--to", "http://new:8902/"])
+        .args(["--dir", "file:///copy", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("dry_run", stdout(&out));
+    assert!(old.requests().is_empty() && new.requests().is_empty());
+}
+
+#[test]
+fn unreachable_node_and_bad_arguments() {
+    let (old, _new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let mut cmd = Command::cargo_bin("cnosdb-migrate").unwrap();
+    let out = cmd
+        .args([
+            "copy",
+            DUMP,
+            "--from",
+            &old.url,
+            "--to",
+            &dead,
+            "--dir",
+            "file:///c",
+        ])
+        .args(["--include-tenant", "t2", "--password-env", "CNOSDB_TEST_PW"])
+        .env("CNOSDB_TEST_PW", "secret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("import on http://127.0.0.1:"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("no answer"), "{}", stderr(&out));
+
+    for (flag, value) in [
+        ("--dir", "/tmp/x"),
+        ("--from", "https://old"),
+        ("--parallel", "0"),
+    ] {
+        let mut args = vec![
+            "copy",
+            DUMP,
+            "--from",
+            "http://a",
+            "--to",
+            "http://b",
+            "--dir",
+            "file:///c",
+            "--dry-run",
+        ];
+        args.extend([flag, value]);
+        let out = Command::cargo_bin("cnosdb-migrate")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// The fake node answers like CnosDB's SQL API (spec section 8), so the tests above mean
+/// something.
+#[test]
+fn the_fake_node_behaves_like_the_spec() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |node: &FakeNode, auth: Option<&str>, accept: &str, sql: &str| {
+        let mut req = agent
+            .post(format!("{}/api/v1/sql?tenant=t2&db=metrics", node.url))
+            .header("Accept", accept);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let mut resp = req.send(sql).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    };
+    let root = Some("Basic cm9vdDpzZWNyZXQ="); // root:secret
+    let export = "COPY INTO 'file:///x/disk' FROM \"disk\" FILE_FORMAT = (TYPE = 'PARQUET');";
+    let (status, body) = post(&old, None, "application/json", export);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"error_code\"") && body.contains("\"error_message\""));
+    assert_eq!(post(&old, Some("Basic cm9vdDp4"), "", export).0, 422);
+    assert_eq!(
+        post(&old, root, "", export),
+        (200, "rows\n10\n".to_string())
+    );
+    assert_eq!(
+        post(&old, root, "application/json", export),
+        (200, "[{\"rows\":10}]".to_string())
+    );
+    let no_slash = "COPY INTO \"disk\" FROM 'file:///x/disk' FILE_FORMAT = (TYPE = 'PARQUET');";
+    assert_eq!(post(&new, root, "", no_slash).0, 422);
+    let delimiter =
+        "COPY INTO \"disk\" FROM 'file:///x/disk/' FILE_FORMAT = (TYPE = 'PARQUET', DELIMITER = ',');";
+    let (status, body) = post(&new, root, "", delimiter);
+    assert_eq!(status, 422);
+    assert!(body.contains("specific to CSV"), "{body}");
+    let import = "COPY INTO \"disk\" FROM 'file:///x/disk/' FILE_FORMAT = (TYPE = 'PARQUET');";
+    assert_eq!(
+        post(&new, root, "", import),
+        (200, "rows\n20\n".to_string())
+    );
+}
