@@ -10,7 +10,8 @@
 #       name carries size, seed and a hash of the generator's sources)
 #   (c) hyperfine over:  cat dump | cat > copy            (I/O floor)
 #                        cat dump | cat > copy; sync copy (the floor with transform's fsync)
-#                        benches/baseline-sed.sh dump out (sed/grep 2.4.0 recipe)
+#                        benches/baseline-sed.sh dump out (sed/grep 2.4.0 recipe; also in a
+#                          UTF-8 locale when C.UTF-8 exists)
 #                        cnosdb-migrate transform --target 2.4.3 dump -o out --force
 #                        cnosdb-migrate transform --target 2.4.3 --stream dump > out (no fsync)
 #                        cnosdb-migrate transform --target 2.4.0 dump -o out --force
@@ -142,6 +143,10 @@ add() { names+=("$1"); cmds+=("$2"); }
 add "cat | cat (floor)" "cat '$dump' | cat > '$dir/copy'"
 add "cat | cat; sync (floor + fsync)" "cat '$dump' | cat > '$dir/copy' && sync '$dir/copy'"
 add "sed/grep 2.4.0 recipe" "benches/baseline-sed.sh '$dump' '$dir/sed-2.4.0.txt'"
+if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then
+    add "sed/grep 2.4.0 recipe, UTF-8 locale" \
+        "BASELINE_LOCALE=C.UTF-8 benches/baseline-sed.sh '$dump' '$dir/sed-2.4.0.txt'"
+fi
 
 # A cnosdb-migrate command joins the benchmark only if (1) `cnosdb-migrate --help` lists the
 # subcommand, (2) a probe run exits 0 and (3) for transform, the output file is non-empty. The 2.4.3
