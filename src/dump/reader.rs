@@ -404,6 +404,19 @@ mod tests {
     }
 
     #[test]
+    fn nul_offsets_across_buffer_refills() {
+        // The second line starts before the end of the first buffer, its NUL lies after it.
+        let pad = "x".repeat(INITIAL_BUFFER - 10);
+        let input = format!("/a: {pad}\n/b: {}\0y\n", "z".repeat(100));
+        let e = err(input.as_bytes());
+        assert_eq!((e.line, e.offset), (2, Some((pad.len() + 5 + 104) as u64)));
+        // A NUL at the end of a line longer than the buffer.
+        let long = "x".repeat(INITIAL_BUFFER * 2);
+        let e = err(format!("/a: 1\n/b: {long}\0\0\n").as_bytes());
+        assert_eq!((e.line, e.offset), (2, Some((6 + 4 + long.len()) as u64)));
+    }
+
+    #[test]
     fn empty_input_is_an_empty_dump() {
         assert!(read_all(b"").unwrap().is_empty());
         assert!(read_all(b"\n\n").unwrap().is_empty());
