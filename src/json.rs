@@ -130,15 +130,36 @@ impl ObjectWriter {
 
     /// Appends member `name` (a plain identifier, written unescaped) with raw JSON `value`.
     pub fn raw(&mut self, name: &str, value: &str) -> &mut Self {
+        self.name(name, false);
+        self.out.push_str(value);
+        self
+    }
+
+    /// Appends member `name` (any text, escaped as JSON) with raw JSON `value`.
+    pub fn member(&mut self, name: &str, value: &str) -> &mut Self {
+        if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.name(&quote(name), true);
+        } else {
+            self.name(name, false);
+        }
+        self.out.push_str(value);
+        self
+    }
+
+    /// The separator, `name` (in quotes unless `quoted` already) and the colon.
+    fn name(&mut self, name: &str, quoted: bool) {
         if !self.empty {
             self.out.push(',');
         }
         self.empty = false;
-        self.out.push('"');
-        self.out.push_str(name);
-        self.out.push_str("\":");
-        self.out.push_str(value);
-        self
+        if quoted {
+            self.out.push_str(name);
+        } else {
+            self.out.push('"');
+            self.out.push_str(name);
+            self.out.push('"');
+        }
+        self.out.push(':');
     }
 
     /// Appends member `name` with a string value, escaped as JSON.
@@ -232,7 +253,7 @@ mod tests {
     #[test]
     fn writer_is_compact() {
         let mut w = ObjectWriter::with_capacity(16);
-        w.raw("a", "1").string("b", "x\"y");
-        assert_eq!(w.finish(), r#"{"a":1,"b":"x\"y"}"#);
+        w.raw("a", "1").string("b", "x\"y").member("c\nd", "2");
+        assert_eq!(w.finish(), r#"{"a":1,"b":"x\"y","c\nd":2}"#);
     }
 }

@@ -66,6 +66,9 @@ struct Run<'o, W: Write> {
     summary: Summary,
     /// What the first pass learned about users and roles.
     index: SourceIndex,
+    /// Records not yet added to `summary`: a run with the same action, kind and rule (dumps
+    /// come in long runs of one kind, and three map updates per record show in profiles).
+    pending: (Action, &'static str, &'static str, u64),
 }
 
 /// What the first pass learns: the users and roles that exist, and the `root` users that are
@@ -101,6 +104,7 @@ pub fn transform<R: Read + Seek, W: Write>(
         observer,
         summary: Summary::new(opts.rules.target),
         index,
+        pending: (Action::Kept, "", "", 0),
     };
     let mut prev_key = String::new();
     let mut prev_line = 0;
@@ -121,6 +125,7 @@ pub fn transform<R: Read + Seek, W: Write>(
         prev_line = rec.line;
         run.record(rec)?;
     }
+    run.flush_counts();
     run.summary.form = reader.form().map(|f| f.name());
     run.summary.input_records = reader.records();
     run.summary.crlf_lines = reader.crlf_lines();
@@ -253,8 +258,22 @@ impl<W: Write> Run<'_, W> {
     }
 
     fn observe(&mut self, entry: Entry<'_>) -> Result<()> {
-        self.summary.count(&entry);
+        let (action, kind, rule, n) = &mut self.pending;
+        if (*action, *kind, *rule) == (entry.action, entry.kind, entry.rule) {
+            *n += 1;
+        } else {
+            self.flush_counts();
+            self.pending = (entry.action, entry.kind, entry.rule, 1);
+        }
         self.observer.entry(&entry)
+    }
+
+    fn flush_counts(&mut self) {
+        let (action, kind, rule, n) = self.pending;
+        if n > 0 {
+            self.summary.count_n(action, kind, rule, n);
+        }
+        self.pending.3 = 0;
     }
 }
 

@@ -149,12 +149,19 @@ impl Summary {
         }
     }
 
-    pub(crate) fn count(&mut self, entry: &Entry<'_>) {
-        *self.actions.entry(entry.action.name()).or_default() += 1;
-        *self.kinds.entry(entry.kind).or_default() += 1;
-        *self.rules.entry(entry.rule).or_default() += 1;
-        if entry.action != Action::Dropped {
-            self.output_records += 1;
+    /// Counts `n` records with the same action, kind and rule at once.
+    pub(crate) fn count_n(
+        &mut self,
+        action: Action,
+        kind: &'static str,
+        rule: &'static str,
+        n: u64,
+    ) {
+        *self.actions.entry(action.name()).or_default() += n;
+        *self.kinds.entry(kind).or_default() += n;
+        *self.rules.entry(rule).or_default() += n;
+        if action != Action::Dropped {
+            self.output_records += n;
         }
     }
 

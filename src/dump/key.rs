@@ -106,12 +106,19 @@ impl<'a> Key<'a> {
     pub fn parse(key: &'a str) -> Key<'a> {
         let mut segs = [""; 8];
         let mut n = 0;
-        for seg in key.strip_prefix('/').unwrap_or(key).split('/') {
-            if n == segs.len() || seg.is_empty() {
+        let rest = key.strip_prefix('/').unwrap_or(key);
+        // A byte loop: keys are short, and `str::split` costs a searcher call per segment.
+        let mut start = 0;
+        for (i, &b) in rest.as_bytes().iter().chain(b"/").enumerate() {
+            if b != b'/' {
+                continue;
+            }
+            if n == segs.len() || i == start {
                 return Key::unknown(key);
             }
-            segs[n] = seg;
+            segs[n] = &rest[start..i];
             n += 1;
+            start = i + 1;
         }
         let s = &segs[..n];
         let kind = match s {

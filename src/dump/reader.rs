@@ -2,8 +2,6 @@
 
 use std::io::{self, Read};
 
-use memchr::memmem;
-
 use super::frame::is_frame_line;
 use crate::error::{Error, InputError, Result};
 
@@ -69,7 +67,8 @@ pub struct DumpReader<R> {
     header_line: u64,
     crlf_lines: u64,
     records: u64,
-    finder: memmem::Finder<'static>,
+    /// Index in `buf` of the first NUL byte of the line being searched, if any.
+    nul: Option<usize>,
 }
 
 impl<R: Read> DumpReader<R> {
@@ -89,7 +88,7 @@ impl<R: Read> DumpReader<R> {
             header_line: 0,
             crlf_lines: 0,
             records: 0,
-            finder: memmem::Finder::new(b": "),
+            nul: None,
         }
     }
 
@@ -118,13 +117,19 @@ impl<R: Read> DumpReader<R> {
         self.inner
     }
 
-    /// The next line as a range of `buf`, without its LF.
-    fn next_line(&mut self) -> Result<Option<(usize, usize)>> {
+    /// The next line as a range of `buf`, without its LF, and the index of its first NUL.
+    ///
+    /// NULs are looked for in the same scan as the LF (a dump is text: a NUL is an error).
+    fn next_line(&mut self) -> Result<Option<(usize, usize, Option<usize>)>> {
         let mut searched = self.start;
         loop {
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[searched..self.end]) {
-                let nl = searched + i;
-                return Ok(Some(self.take_line(nl, nl + 1)));
+            while let Some(i) = memchr::memchr2(b'\n', 0, &self.buf[searched..self.end]) {
+                let at = searched + i;
+                if self.buf[at] == b'\n' {
+                    return Ok(Some(self.take_line(at, at + 1)));
+                }
+                self.nul.get_or_insert(at);
+                searched = at + 1;
             }
             if self.eof {
                 if self.start == self.end {
@@ -136,6 +141,9 @@ impl<R: Read> DumpReader<R> {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
+                if let Some(nul) = &mut self.nul {
+                    *nul -= self.start;
+                }
                 self.start = 0;
             }
             searched = self.end;
@@ -170,8 +178,12 @@ impl<R: Read> DumpReader<R> {
         }
     }
 
-    fn take_line(&mut self, content_end: usize, next_start: usize) -> (usize, usize) {
-        let range = (self.start, content_end);
+    fn take_line(
+        &mut self,
+        content_end: usize,
+        next_start: usize,
+    ) -> (usize, usize, Option<usize>) {
+        let range = (self.start, content_end, self.nul.take());
         self.line_offset = self.offset;
         self.offset += (next_start - self.start) as u64;
         self.start = next_start;
@@ -195,7 +207,7 @@ impl<R: Read> DumpReader<R> {
     /// The next record, or `None` at the end of a complete dump.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
         loop {
-            let Some((a, mut b)) = self.next_line()? else {
+            let Some((a, mut b, nul)) = self.next_line()? else {
                 return self.finish().map(|()| None);
             };
             if b > a && self.buf[b - 1] == b'\r' {
@@ -206,9 +218,9 @@ impl<R: Read> DumpReader<R> {
                 continue;
             }
             let line = &self.buf[a..b];
-            if let Some(i) = memchr::memchr(0, line) {
+            if let Some(i) = nul {
                 return Err(self.error_at(
-                    i,
+                    i - a,
                     "NUL byte; a dump is text: this file is binary or corrupt",
                 ));
             }
@@ -233,7 +245,7 @@ impl<R: Read> DumpReader<R> {
             }
             let mut content = a;
             if self.form == Some(Form::Debug) {
-                if is_frame_line(line) {
+                if line.starts_with(b"***") && is_frame_line(line) {
                     self.state = State::AfterFooter;
                     self.header_line = self.line_no;
                     continue;
@@ -255,7 +267,7 @@ impl<R: Read> DumpReader<R> {
                 ));
             }
             let text = &self.buf[content..b];
-            let Some(sep) = self.finder.find(text) else {
+            let Some(sep) = separator(text) else {
                 return Err(self.error(
                     "no \": \" separator; every line must be `KEY: VALUE` \
                      (a value with a raw newline, or a truncated line?)",
@@ -302,6 +314,19 @@ impl<R: Read> DumpReader<R> {
         }
         Ok(())
     }
+}
+
+/// The index of the first `": "` in `text` (a key rarely holds a colon: look for those).
+fn separator(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &text[from..]) {
+        let at = from + i;
+        if text.get(at + 1) == Some(&b' ') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -376,6 +401,19 @@ mod tests {
         let recs = read_all(input.as_bytes()).unwrap();
         assert_eq!(recs[0].2.len(), long.len());
         assert_eq!(recs[1].0, 2);
+    }
+
+    #[test]
+    fn nul_offsets_across_buffer_refills() {
+        // The second line starts before the end of the first buffer, its NUL lies after it.
+        let pad = "x".repeat(INITIAL_BUFFER - 10);
+        let input = format!("/a: {pad}\n/b: {}\0y\n", "z".repeat(100));
+        let e = err(input.as_bytes());
+        assert_eq!((e.line, e.offset), (2, Some((pad.len() + 5 + 104) as u64)));
+        // A NUL at the end of a line longer than the buffer.
+        let long = "x".repeat(INITIAL_BUFFER * 2);
+        let e = err(format!("/a: 1\n/b: {long}\0\0\n").as_bytes());
+        assert_eq!((e.line, e.offset), (2, Some((6 + 4 + long.len()) as u64)));
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
     } else {
         for (name, raw) in &inner.members {
             let name = if name == version.0 { to } else { name.as_ref() };
-            schema.raw(name, raw.get());
+            schema.member(name, raw.get());
         }
     }
     let mut out = String::with_capacity(value.len() + 8);
