@@ -383,6 +383,46 @@ fn files_that_are_not_restore_ready_are_refused_before_sending() {
 }
 
 #[test]
+fn target_runs_the_full_check_before_sending() {
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let (code, _, stderr) = run(&[
+        "restore",
+        &srv.url,
+        "fixtures/v2.3/small.dump.txt",
+        "--target",
+        "2.4.3",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("[drop.auto-incr-id]"), "{stderr}");
+    assert!(stderr.contains("found"), "{stderr}");
+    assert!(srv.log().is_empty(), "nothing was sent");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ready.txt");
+    let converted = cmd()
+        .args([
+            "transform",
+            "-q",
+            "--target",
+            "2.4.3",
+            "fixtures/v2.3/small.dump.txt",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(converted.status.success());
+    let (code, _, stderr) = run(&[
+        "restore",
+        &srv.url,
+        out.to_str().unwrap(),
+        "--target",
+        "2.4.3",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!srv.log().is_empty(), "the checked file was sent");
+}
+
+#[test]
 fn no_check_sends_anyway_and_counts_like_the_server() {
     let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
     let dir = tempfile::tempdir().unwrap();

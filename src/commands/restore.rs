@@ -28,8 +28,8 @@ pub struct RestoreArgs {
     /// The restore-ready file (what `transform` wrote); `-` or absent for stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// The 2.4.x release the file is for (2.4.0 … 2.4.3). The restore-ready text checks run
-    /// with or without it; the per-release value checks need a build that has them.
+    /// The 2.4.x release the file is for (2.4.0 … 2.4.3): runs the full `check` for it before
+    /// sending. Without it only the restore-ready text checks run.
     #[arg(long, value_name = "VERSION")]
     pub target: Option<Target>,
     /// Send without any offline check (not recommended: a /debug or CRLF file is restored
@@ -129,8 +129,7 @@ fn reader_at(file: &File, offset: u64) -> Result<File> {
 }
 
 /// The offline checks: the restore-ready text checks (a complete `/dump`-form file with LF
-/// line endings). `--target` is accepted and validated; its per-release value checks come
-/// from the `check` module once it is part of the crate.
+/// line endings), then with `--target` the full `check` for that release.
 fn check(file: &File, args: &RestoreArgs) -> Result<()> {
     let name = input_name(args);
     let mut reader = DumpReader::new(reader_at(file, 0)?);
@@ -164,11 +163,26 @@ fn check(file: &File, args: &RestoreArgs) -> Result<()> {
     if reader.records() == 0 {
         return fail(1, "it holds no record".into());
     }
-    if let (Some(target), false) = (args.target, args.quiet) {
-        eprintln!(
-            "cnosdb-migrate: note: --target {target}: this build has no per-release value \
-             checks yet; only the restore-ready text checks ran"
-        );
+    if let Some(target) = args.target {
+        let report = crate::check::check(reader_at(file, 0)?, target, None)?;
+        if let Some(first) = report.problems.first() {
+            for p in &report.problems {
+                eprintln!(
+                    "line {} [{}] {}: {}",
+                    p.line,
+                    p.code,
+                    p.key.as_deref().unwrap_or("-"),
+                    p.reason
+                );
+            }
+            return fail(
+                first.line,
+                format!(
+                    "`check --target {target}` found {} problem(s), listed above; nothing was sent",
+                    report.problems.len()
+                ),
+            );
+        }
     }
     Ok(())
 }
