@@ -16,6 +16,9 @@ pub use table::{patch_table, TableEngine};
 pub use tenant::patch_tenant;
 pub use user::{is_bcrypt, patch_user, PlaintextPolicy};
 
+use serde_json::value::RawValue;
+
+use crate::json::{as_str, as_u128, Object};
 use crate::target::{DbConfig, Target};
 
 /// What happened to one field of a record.
@@ -120,4 +123,28 @@ fn newer_shape(what: &str, target: Target) -> String {
         "{what}, a shape written by a release newer than {target}; conversion only goes forward: \
          pick a newer --target or start from the 2.3 dump"
     )
+}
+
+/// The `id` (u128), `name` (string) and `options` (object) shared by tenant and user
+/// records, and the members neither the record nor its options may hold (as removals).
+fn identity<'a>(
+    top: &Object<'a>,
+    known: &[&str],
+    known_options: &[&str],
+) -> Result<(&'a RawValue, &'a RawValue, Object<'a>, Vec<Change>), String> {
+    let id = top.get("id").ok_or("missing `id`")?;
+    as_u128(id).ok_or("`id` is not an unsigned integer")?;
+    let name = top.get("name").ok_or("missing `name`")?;
+    as_str(name).ok_or("`name` is not a string")?;
+    let options = top.object("options")?;
+    let mut changes: Vec<Change> = top
+        .unknown_members(known)
+        .map(|n| Change::new(n, Op::Removed))
+        .collect();
+    changes.extend(
+        options
+            .unknown_members(known_options)
+            .map(|n| Change::new(format!("options.{n}"), Op::Removed)),
+    );
+    Ok((id, name, options, changes))
 }

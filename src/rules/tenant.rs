@@ -1,8 +1,8 @@
 //! Tenant records: `tenant_is_hidden` (2.4.0+), `drop_after` (2.4.0.1+, `CnosDuration` 2.4.2+).
 
 use super::duration::{cnos_duration, is_duration23_or_null};
-use super::{newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_bool, as_str, as_u128, is_null, Object, ObjectWriter};
+use super::{identity, newer_shape, Change, Op, Outcome, Rules};
+use crate::json::{as_bool, is_null, Object, ObjectWriter};
 
 const TOP: [&str; 3] = ["id", "name", "options"];
 const OPTIONS: [&str; 4] = [
@@ -16,20 +16,7 @@ const OPTIONS: [&str; 4] = [
 pub fn patch_tenant(value: &str, rules: &Rules) -> Result<Outcome, String> {
     let target = rules.target;
     let top = Object::parse(value)?;
-    let id = top.get("id").ok_or("missing `id`")?;
-    as_u128(id).ok_or("`id` is not an unsigned integer")?;
-    let name = top.get("name").ok_or("missing `name`")?;
-    as_str(name).ok_or("`name` is not a string")?;
-    let options = top.object("options")?;
-    let mut changes: Vec<Change> = top
-        .unknown_members(&TOP)
-        .map(|n| Change::new(n, Op::Removed))
-        .collect();
-    changes.extend(
-        options
-            .unknown_members(&OPTIONS)
-            .map(|n| Change::new(format!("options.{n}"), Op::Removed)),
-    );
+    let (id, name, options, mut changes) = identity(&top, &TOP, &OPTIONS)?;
 
     let mut opts = ObjectWriter::with_capacity(value.len() + 48);
     for field in ["comment", "limiter_config"] {

@@ -3,8 +3,8 @@
 //!
 //! Nothing here ever puts a value of a user record into a message.
 
-use super::{newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_bool, as_str, as_u128, is_null, quote, Object, ObjectWriter};
+use super::{identity, newer_shape, Change, Op, Outcome, Rules};
+use crate::json::{as_bool, as_str, is_null, quote, Object, ObjectWriter};
 
 const TOP: [&str; 5] = ["id", "name", "options", "is_admin", "is_root_admin"];
 const OPTIONS: [&str; 6] = [
@@ -46,20 +46,7 @@ pub fn is_bcrypt(s: &str) -> bool {
 pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
     let target = rules.target;
     let top = Object::parse(value)?;
-    let id = top.get("id").ok_or("missing `id`")?;
-    as_u128(id).ok_or("`id` is not an unsigned integer")?;
-    let name = top.get("name").ok_or("missing `name`")?;
-    as_str(name).ok_or("`name` is not a string")?;
-    let options = top.object("options")?;
-    let mut changes: Vec<Change> = top
-        .unknown_members(&TOP)
-        .map(|n| Change::new(n, Op::Removed))
-        .collect();
-    changes.extend(
-        options
-            .unknown_members(&OPTIONS)
-            .map(|n| Change::new(format!("options.{n}"), Op::Removed)),
-    );
+    let (id, name, options, mut changes) = identity(&top, &TOP, &OPTIONS)?;
 
     let (admin_from, admin) = match (top.get("is_admin"), top.get("is_root_admin")) {
         (Some(_), Some(_)) => return Err("has both `is_admin` and `is_root_admin`".into()),
