@@ -478,7 +478,7 @@ impl Checker {
         let password = options
             .get("hash_password")
             .or_else(|| options.get("password"))
-            .filter(|raw| !is_null(raw));
+            .filter(|raw| !is_null(*raw));
         match password.map(as_str) {
             Some(Some(pw)) if !is_bcrypt(&pw) => self.push(
                 line,
@@ -660,9 +660,9 @@ pub fn is_invisible_name(key: &str) -> bool {
 fn leaderless_set(value: &str) -> Option<String> {
     let top = Object::parse(value).ok()?;
     let groups = top.get("shard_group")?;
-    let sets: Vec<&serde_json::value::RawValue> = serde_json::from_str(groups.get()).ok()?;
+    let sets = groups.elements().ok()?;
     sets.iter().find_map(|s| {
-        let set = Object::parse(s.get()).ok()?;
+        let set = s.object().ok()?;
         (!set.has("leader_node_id") || !set.has("leader_vnode_id"))
             .then(|| set.get("id").map_or("?".into(), |id| id.get().to_string()))
     })

@@ -7,12 +7,11 @@ use std::fmt::Write as _;
 use std::io::Read;
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
-use crate::json::{as_bool, as_str, is_null, Object};
-use crate::release::Detector;
+use crate::json::{as_bool, as_str, is_null, Object, Raw};
+use crate::release::{table_shape, Detector, Releases};
 use crate::rules::{is_bcrypt, TableEngine};
 
 /// How many example keys or lines a warning names.
@@ -121,6 +120,9 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
     let mut unknown: Vec<String> = Vec::new();
     let mut unknown_count = 0u64;
     let mut malformed: Vec<u64> = Vec::new();
+    // Buckets are most of the records and come grouped by database: count a run of them, and
+    // file the count when the run ends.
+    let mut buckets: Option<(String, String, u64)> = None;
     while let Some(rec) = reader.next_record()? {
         let key = Key::parse(rec.key);
         let kind = key.kind;
@@ -130,7 +132,9 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
             }
         }
         *kinds.entry(kind.name()).or_default() += 1;
-        detector.observe(rec.key, &kind, rec.value);
+        if !matches!(kind, KeyKind::Table { .. }) {
+            detector.observe(rec.key, &kind, rec.value);
+        }
         match kind {
             KeyKind::Tenant { tenant } => entry(&mut tenants, tenant).record = true,
             KeyKind::Member { tenant, .. } => entry(&mut tenants, tenant).members += 1,
@@ -139,9 +143,16 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
                 entry(&mut tenants, tenant);
             }
             KeyKind::Database { tenant, db } => db_entry(&mut tenants, tenant, db).record = true,
-            KeyKind::Bucket { tenant, db } => db_entry(&mut tenants, tenant, db).buckets += 1,
+            KeyKind::Bucket { tenant, db } => match &mut buckets {
+                Some((t, d, n)) if t == tenant && d == db => *n += 1,
+                run => {
+                    let ended = run.replace((tenant.to_string(), db.to_string(), 1));
+                    file_buckets(&mut tenants, ended);
+                }
+            },
             KeyKind::Table { tenant, db, table } => {
-                let info = table_info(rec.value);
+                let (info, shape) = table_info(rec.value);
+                detector.observe_shape(&kind, shape);
                 if info.0 == "?" {
                     malformed.push(rec.line);
                 }
@@ -162,6 +173,7 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
             _ => {}
         }
     }
+    file_buckets(&mut tenants, buckets);
     users.sort_by(|a, b| a.name.cmp(&b.name));
     let detection = detector.detection();
     let mut warnings = Vec::new();
@@ -268,19 +280,25 @@ fn db_entry<'m>(tenants: &'m mut BTreeMap<String, Tenant>, t: &str, db: &str) ->
     dbs.get_mut(db).expect("just inserted")
 }
 
-fn count(raw: Option<&RawValue>) -> Option<usize> {
-    serde_json::from_str::<Vec<&RawValue>>(raw?.get())
-        .ok()
-        .map(|v| v.len())
+/// Adds a run of `(tenant, db, count)` buckets to its database.
+fn file_buckets(tenants: &mut BTreeMap<String, Tenant>, run: Option<(String, String, u64)>) {
+    if let Some((tenant, db, n)) = run {
+        db_entry(tenants, &tenant, &db).buckets += n;
+    }
 }
 
-/// A table's engine and column count; `("?", None)` when it is not a table schema.
-fn table_info(value: &str) -> (&'static str, Option<usize>) {
+fn count(raw: Option<Raw<'_>>) -> Option<usize> {
+    raw?.count_elements().ok()
+}
+
+/// A table's engine and column count, `("?", None)` when it is not a table schema, and what its
+/// shape says of the release (one parse serves both).
+fn table_info(value: &str) -> ((&'static str, Option<usize>), Releases) {
     let Ok((engine, inner)) = TableEngine::of(value) else {
-        return ("?", None);
+        return (("?", None), Releases::ANY);
     };
     let Ok(inner) = Object::parse(inner) else {
-        return (engine.name(), None);
+        return ((engine.name(), None), Releases::ANY);
     };
     let columns = match engine {
         TableEngine::Tskv => count(inner.get("columns")),
@@ -289,7 +307,7 @@ fn table_info(value: &str) -> (&'static str, Option<usize>) {
             .ok()
             .and_then(|s| count(s.get("fields"))),
     };
-    (engine.name(), columns)
+    ((engine.name(), columns), table_shape(engine, &inner))
 }
 
 fn user_info(name: &str, value: &str) -> Option<UserInfo> {
@@ -300,7 +318,7 @@ fn user_info(name: &str, value: &str) -> Option<UserInfo> {
     let password = match options
         .get("hash_password")
         .or_else(|| options.get("password"))
-        .filter(|raw| !is_null(raw))
+        .filter(|raw| !is_null(*raw))
         .map(as_str)
     {
         None => "none",

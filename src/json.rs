@@ -1,7 +1,8 @@
 //! Raw-preserving JSON: read an object's members as untouched text, write compact JSON.
 //!
 //! Values are never parsed into `serde_json::Value`: u128 ids and every member the rules do
-//! not touch keep their exact bytes.
+//! not touch keep their exact bytes. serde_json (CnosDB's own parser) checks the text: a
+//! [`Raw`] is only ever made from text it accepted.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,11 +11,92 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// The exact text of one JSON value, known to be valid JSON (no surrounding whitespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// Checks that `text` is one JSON value (whitespace around it allowed) and returns it.
+    pub fn parse(text: &'a str) -> Result<Raw<'a>, String> {
+        serde_json::from_str::<&RawValue>(text)
+            .map(|raw| Raw(raw.get()))
+            .map_err(|e| format!("is not valid JSON (column {})", e.column()))
+    }
+
+    /// The JSON value at the start of `text` (after any whitespace); what follows it is not
+    /// read.
+    pub fn leading(text: &'a str) -> Option<Raw<'a>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        <&RawValue>::deserialize(&mut de)
+            .ok()
+            .map(|raw| Raw(raw.get()))
+    }
+
+    /// The value's text.
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+
+    /// The value as an object.
+    pub fn object(self) -> Result<Object<'a>, String> {
+        Object::parse(self.0)
+    }
+
+    /// The number of elements of the value, which must be an array. Faster than
+    /// [`Raw::elements`]: the text is known to be valid, so counting the commas between the
+    /// array's own elements (outside strings and nested values) is exact.
+    pub fn count_elements(self) -> Result<usize, String> {
+        let b = self.0.as_bytes();
+        let Some(inner) = b.strip_prefix(b"[") else {
+            return Err("is not an array".to_string());
+        };
+        if inner.trim_ascii_start().starts_with(b"]") {
+            return Ok(0);
+        }
+        let (mut depth, mut commas, mut i) = (0usize, 0usize, 0usize);
+        while let Some(&c) = inner.get(i) {
+            i += 1;
+            match c {
+                b'"' => loop {
+                    // Jump to the closing quote, over escaped characters.
+                    let Some(at) = memchr::memchr2(b'"', b'\\', inner.get(i..).unwrap_or_default())
+                    else {
+                        return Err("is not an array".to_string());
+                    };
+                    i += at + 1;
+                    if inner[i - 1] == b'"' {
+                        break;
+                    }
+                    i += 1;
+                },
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b',' if depth == 0 => commas += 1,
+                _ => {}
+            }
+        }
+        Ok(commas + 1)
+    }
+
+    /// The elements of the value, which must be an array.
+    pub fn elements(self) -> Result<Vec<Raw<'a>>, String> {
+        serde_json::from_str::<Vec<&RawValue>>(self.0)
+            .map(|v| v.into_iter().map(|raw| Raw(raw.get())).collect())
+            .map_err(|_| "is not an array".to_string())
+    }
+}
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// A JSON object as its members in input order, each value as raw text.
 #[derive(Debug)]
 pub struct Object<'a> {
     /// `(name, raw value)` in input order.
-    pub members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    pub members: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
 struct Name<'a>(Cow<'a, str>);
@@ -47,13 +129,13 @@ impl<'de> Deserialize<'de> for Object<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                let mut members: Vec<(Cow<'de, str>, Raw<'de>)> = Vec::new();
                 while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
                     let value: &'de RawValue = map.next_value()?;
                     if members.iter().any(|(n, _)| *n == name) {
                         return Err(de::Error::custom(format_args!("duplicate member `{name}`")));
                     }
-                    members.push((name, value));
+                    members.push((name, Raw(value.get())));
                 }
                 Ok(Object { members })
             }
@@ -79,7 +161,7 @@ impl<'a> Object<'a> {
     }
 
     /// The raw value of member `name`.
-    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, name: &str) -> Option<Raw<'a>> {
         self.members
             .iter()
             .find(|(n, _)| n == name)
@@ -99,7 +181,8 @@ impl<'a> Object<'a> {
     /// Member `name`, which must be an object.
     pub fn object(&self, name: &str) -> Result<Object<'a>, String> {
         let raw = self.get(name).ok_or_else(|| format!("missing `{name}`"))?;
-        Object::parse(raw.get()).map_err(|_| format!("`{name}` is not an object"))
+        raw.object()
+            .map_err(|_| format!("`{name}` is not an object"))
     }
 
     /// Names of members not in `known`.
@@ -181,12 +264,12 @@ pub fn quote(s: &str) -> String {
 }
 
 /// True for the literal `null`.
-pub fn is_null(raw: &RawValue) -> bool {
+pub fn is_null(raw: Raw<'_>) -> bool {
     raw.get() == "null"
 }
 
 /// The value as a boolean, if it is one.
-pub fn as_bool(raw: &RawValue) -> Option<bool> {
+pub fn as_bool(raw: Raw<'_>) -> Option<bool> {
     match raw.get() {
         "true" => Some(true),
         "false" => Some(false),
@@ -195,7 +278,7 @@ pub fn as_bool(raw: &RawValue) -> Option<bool> {
 }
 
 /// The value as an unsigned integer, if it is one that fits in `u128`.
-pub fn as_u128(raw: &RawValue) -> Option<u128> {
+pub fn as_u128(raw: Raw<'_>) -> Option<u128> {
     let s = raw.get();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -204,7 +287,7 @@ pub fn as_u128(raw: &RawValue) -> Option<u128> {
 }
 
 /// The value as a string, if it is one.
-pub fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub fn as_str(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     let s = raw.get();
     if !s.starts_with('"') {
         return None;
@@ -255,5 +338,35 @@ mod tests {
         let mut w = ObjectWriter::with_capacity(16);
         w.raw("a", "1").string("b", "x\"y").member("c\nd", "2");
         assert_eq!(w.finish(), r#"{"a":1,"b":"x\"y","c\nd":2}"#);
+    }
+
+    #[test]
+    fn raw_values_elements_and_leading_values() {
+        let raw = Raw::parse(" [1, {\"a\":[]} ,\"x\"] ").unwrap();
+        assert_eq!(raw.get(), "[1, {\"a\":[]} ,\"x\"]");
+        let items: Vec<&str> = raw.elements().unwrap().iter().map(|r| r.get()).collect();
+        assert_eq!(items, ["1", "{\"a\":[]}", "\"x\""]);
+        assert!(Raw::parse("{}").unwrap().elements().is_err());
+        assert!(Raw::parse("[1,]").is_err());
+        assert_eq!(
+            Raw::leading("{\"a\":1},{\"b\":2}]}").unwrap().get(),
+            "{\"a\":1}"
+        );
+        assert!(Raw::leading("{\"a\":1,").is_none());
+        for text in [
+            "[]",
+            "[ ]",
+            "[1]",
+            "[[1,2],{\"a,\":\"]\\\",\"}]",
+            " [\"\\\\\",1] ",
+        ] {
+            let raw = Raw::parse(text).unwrap();
+            assert_eq!(
+                raw.count_elements(),
+                Ok(raw.elements().unwrap().len()),
+                "{text}"
+            );
+        }
+        assert!(Raw::parse("{}").unwrap().count_elements().is_err());
     }
 }

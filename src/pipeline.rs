@@ -296,7 +296,7 @@ pub fn check_member(value: &str) -> Result<(), String> {
     let o = Object::parse(value)?;
     match o.members.as_slice() {
         [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
-        [(tag, v)] if tag == "Custom" && as_str(v).is_some() => Ok(()),
+        [(tag, v)] if tag == "Custom" && as_str(*v).is_some() => Ok(()),
         _ => Err(
             "is not a tenant role (`{\"System\":\"Owner\"|\"Member\"}` or `{\"Custom\":\"role\"}`)"
                 .into(),

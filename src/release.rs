@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::dump::{DumpReader, KeyKind};
 use crate::error::{Error, Result};
-use crate::json::{as_bool, as_u128, is_null, Object};
+use crate::json::{as_bool, as_u128, is_null, Object, Raw};
 use crate::rules::TableEngine;
 use crate::target::{DbConfig, Target};
 
@@ -227,12 +230,17 @@ impl Detector {
     /// Takes the evidence of one record.
     pub fn observe(&mut self, key: &str, kind: &KeyKind<'_>, value: &str) {
         let (strong, weak) = evidence(key, kind, value);
+        self.observe_shape(kind, strong);
+        if let Some(w) = weak {
+            self.weak = Some(self.weak.unwrap_or(Releases::ANY).and(w));
+        }
+    }
+
+    /// Takes the shape evidence of one record, worked out by the caller (see [`table_shape`]).
+    pub fn observe_shape(&mut self, kind: &KeyKind<'_>, strong: Releases) {
         if !strong.is_any() {
             let slot = self.by_kind.entry(kind.name()).or_insert(Releases::ANY);
             *slot = slot.and(strong);
-        }
-        if let Some(w) = weak {
-            self.weak = Some(self.weak.unwrap_or(Releases::ANY).and(w));
         }
     }
 
@@ -419,16 +427,27 @@ fn init_wal_size(value: &str) -> Option<Releases> {
 }
 
 fn bucket(value: &str) -> Releases {
-    let Ok(top) = Object::parse(value) else {
-        return Releases::ANY;
+    // Only the first shard group's shape matters: in the compact form CnosDB writes, read just
+    // that group instead of the whole record (buckets are most of a dump's bytes, and every
+    // target drops them).
+    const GROUPS: &str = "\"shard_group\":[";
+    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(GROUPS));
+    let first = match FINDER.find(value.as_bytes()) {
+        Some(at) if value.starts_with('{') => Raw::leading(&value[at + GROUPS.len()..]),
+        _ => {
+            let Ok(top) = Object::parse(value) else {
+                return Releases::ANY;
+            };
+            let Some(groups) = top.get("shard_group") else {
+                return Releases::ANY;
+            };
+            let Ok(sets) = groups.elements() else {
+                return Releases::ANY;
+            };
+            sets.first().copied()
+        }
     };
-    let Some(groups) = top.get("shard_group") else {
-        return Releases::ANY;
-    };
-    let Ok(sets) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(groups.get()) else {
-        return Releases::ANY;
-    };
-    match sets.first().map(|s| Object::parse(s.get())) {
+    match first.map(Raw::object) {
         Some(Ok(set)) if set.has("leader_node_id") => Releases::from(Release::V2_4_0),
         Some(Ok(_)) => Releases::v2_3(),
         _ => Releases::ANY,
@@ -436,12 +455,23 @@ fn bucket(value: &str) -> Releases {
 }
 
 fn table(value: &str) -> Releases {
-    let Ok((TableEngine::Tskv, inner)) = TableEngine::of(value) else {
-        return Releases::ANY;
-    };
-    match Object::parse(inner) {
-        Ok(o) if o.has("schema_version") => Releases::from(Release::V2_4_1),
-        Ok(o) if o.has("schema_id") => Releases::range(Release::V2_3_0, Release::V2_4_0_1),
+    match TableEngine::of(value) {
+        Ok((TableEngine::Tskv, inner)) => match Object::parse(inner) {
+            Ok(schema) => table_shape(TableEngine::Tskv, &schema),
+            Err(_) => Releases::ANY,
+        },
+        _ => Releases::ANY,
+    }
+}
+
+/// What a table's parsed inner schema says of the release: TSKV `schema_version` is 2.4.1+,
+/// `schema_id` older; other engines are the same in every release.
+pub fn table_shape(engine: TableEngine, schema: &Object<'_>) -> Releases {
+    match engine {
+        TableEngine::Tskv if schema.has("schema_version") => Releases::from(Release::V2_4_1),
+        TableEngine::Tskv if schema.has("schema_id") => {
+            Releases::range(Release::V2_3_0, Release::V2_4_0_1)
+        }
         _ => Releases::ANY,
     }
 }

@@ -15,7 +15,6 @@ use cnosdb_migrate::report::{Entry, Observer, Summary};
 use cnosdb_migrate::rules::Rules;
 use cnosdb_migrate::target::Target;
 use proptest::prelude::*;
-use serde_json::value::RawValue;
 
 // ---------------------------------------------------------------------------------------------
 // The model of a 2.3 meta store and its rendering as a dump.
@@ -635,7 +634,7 @@ fn lines_of(text: &str) -> Vec<(&str, &str)> {
 }
 
 fn raw<'a>(o: &Object<'a>, name: &str) -> Option<&'a str> {
-    o.get(name).map(RawValue::get)
+    o.get(name).map(cnosdb_migrate::json::Raw::get)
 }
 
 fn obj<'a>(o: &Object<'a>, name: &str) -> Object<'a> {

@@ -1,11 +1,9 @@
 //! Database records: `db_is_hidden` (2.4.0–2.4.1), the `is_hidden`/`options`/`config` shape
 //! with `CnosDuration` (2.4.2+).
 
-use serde_json::value::RawValue;
-
 use super::duration::{cnos_duration, is_duration23_or_null};
 use super::{newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_bool, as_str, is_null, Object, ObjectWriter};
+use crate::json::{as_bool, as_str, is_null, Object, ObjectWriter, Raw};
 
 const FLAT_TOP: [&str; 3] = ["tenant", "database", "config"];
 const FLAT_CONFIG: [&str; 6] = [
@@ -110,7 +108,7 @@ fn check_flat_config(config: &Object<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn precision(raw: &RawValue) -> Result<&str, String> {
+fn precision(raw: Raw<'_>) -> Result<&str, String> {
     match raw.get() {
         p @ ("\"MS\"" | "\"US\"" | "\"NS\"") => Ok(p),
         _ => Err("`precision` is not \"MS\", \"US\" or \"NS\"".into()),
@@ -124,7 +122,7 @@ fn restructure(
     rules: &Rules,
     changes: &mut Vec<Change>,
 ) -> Result<String, String> {
-    let get = |f: &str| config.get(f).filter(|raw| !is_null(raw));
+    let get = |f: &str| config.get(f).filter(|raw| !is_null(*raw));
     let mut options = ObjectWriter::with_capacity(160);
     options.raw("ttl", &cnos_duration(config.get("ttl"), None)?.0);
     options.raw("shard_num", get("shard_num").map_or("1", |r| r.get()));

@@ -1,9 +1,8 @@
 //! 2.3 `Duration` (`{"time_num","unit"}`) to 2.4.2+ `CnosDuration`.
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::json::{is_null, Object};
+use crate::json::{is_null, Object, Raw};
 
 /// The `CnosDuration` meaning "infinite".
 pub const CNOS_INF: &str = r#"{"duration":{"secs":0,"nanos":0},"is_inf":true}"#;
@@ -27,12 +26,12 @@ enum Unit {
 /// a `CnosDuration`. A value already in `CnosDuration` shape is returned as it is.
 /// Returns `(text, converted)`.
 pub fn cnos_duration(
-    raw: Option<&RawValue>,
+    raw: Option<Raw<'_>>,
     null_secs: Option<u64>,
 ) -> Result<(String, bool), String> {
     let finite =
         |secs: u64| format!(r#"{{"duration":{{"secs":{secs},"nanos":0}},"is_inf":false}}"#);
-    let Some(raw) = raw.filter(|r| !is_null(r)) else {
+    let Some(raw) = raw.filter(|r| !is_null(*r)) else {
         let text = null_secs.map_or_else(|| CNOS_INF.to_string(), finite);
         return Ok((text, true));
     };
@@ -58,7 +57,7 @@ pub fn cnos_duration(
 }
 
 /// True when `raw` is `null` or a 2.3 duration.
-pub fn is_duration23_or_null(raw: &RawValue) -> bool {
+pub fn is_duration23_or_null(raw: Raw<'_>) -> bool {
     is_null(raw) || serde_json::from_str::<Duration23>(raw.get()).is_ok()
 }
 
@@ -67,7 +66,7 @@ mod tests {
     use super::*;
 
     fn conv(text: &str, null: Option<u64>) -> String {
-        let raw: &RawValue = serde_json::from_str(text).unwrap();
+        let raw = Raw::parse(text).unwrap();
         cnos_duration(Some(raw), null).unwrap().0
     }
 
@@ -94,7 +93,7 @@ mod tests {
             r#"{"time_num":1,"unit":"Week"}"#,
             r#"{"time_num":-1,"unit":"Day"}"#,
         ] {
-            let raw: &RawValue = serde_json::from_str(bad).unwrap();
+            let raw = Raw::parse(bad).unwrap();
             assert!(cnos_duration(Some(raw), None).is_err(), "{bad}");
         }
     }

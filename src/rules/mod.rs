@@ -16,9 +16,7 @@ pub use table::{patch_table, TableEngine};
 pub use tenant::patch_tenant;
 pub use user::{is_bcrypt, patch_user, PlaintextPolicy};
 
-use serde_json::value::RawValue;
-
-use crate::json::{as_str, as_u128, Object};
+use crate::json::{as_str, as_u128, Object, Raw};
 use crate::target::{DbConfig, Target};
 
 /// What happened to one field of a record.
@@ -131,7 +129,7 @@ fn identity<'a>(
     top: &Object<'a>,
     known: &[&str],
     known_options: &[&str],
-) -> Result<(&'a RawValue, &'a RawValue, Object<'a>, Vec<Change>), String> {
+) -> Result<(Raw<'a>, Raw<'a>, Object<'a>, Vec<Change>), String> {
     let id = top.get("id").ok_or("missing `id`")?;
     as_u128(id).ok_or("`id` is not an unsigned integer")?;
     let name = top.get("name").ok_or("missing `name`")?;

@@ -2,7 +2,7 @@
 //! (2.4.3+). External and stream tables are the same in every release.
 
 use super::{newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_str, quote, Object, ObjectWriter};
+use crate::json::{as_str, quote, Object, ObjectWriter, Raw};
 
 /// The storage engine of a table, from its record's outer tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,8 @@ pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
                     Some(raw) => schema.raw(field, raw.get()),
                     None => {
                         changes.push(Change::new(field, Op::Added));
-                        schema.raw(field, &columns_index(inner.text("columns"))?)
+                        let columns = inner.get("columns").ok_or("missing `columns`")?;
+                        schema.raw(field, &columns_index(columns)?)
                     }
                 },
                 _ => schema.raw(field, inner.text(field)),
@@ -136,12 +137,13 @@ pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
 }
 
 /// `{"<column>":index,…}` in `columns` order, as 2.4.3 rebuilds it.
-fn columns_index(columns: &str) -> Result<String, String> {
-    let list: Vec<&serde_json::value::RawValue> =
-        serde_json::from_str(columns).map_err(|_| "`columns` is not an array".to_string())?;
+fn columns_index(columns: Raw<'_>) -> Result<String, String> {
+    let list = columns
+        .elements()
+        .map_err(|_| "`columns` is not an array".to_string())?;
     let mut out = String::from("{");
     for (i, column) in list.iter().enumerate() {
-        let col = Object::parse(column.get()).map_err(|e| format!("a column {e}"))?;
+        let col = column.object().map_err(|e| format!("a column {e}"))?;
         let name = col
             .get("name")
             .and_then(as_str)

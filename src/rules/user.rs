@@ -80,7 +80,7 @@ pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
             Op::RenamedFrom("options.password".into()),
         ));
     }
-    match pw.filter(|raw| !is_null(raw)) {
+    match pw.filter(|raw| !is_null(*raw)) {
         None => opts.raw("hash_password", "null"),
         Some(raw) => {
             let secret = as_str(raw).ok_or("`options.password` is not a string or null")?;
@@ -107,7 +107,7 @@ pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
         ("comment", Kind::Str),
         ("granted_admin", Kind::Bool),
     ] {
-        let raw = options.get(field).filter(|raw| !is_null(raw));
+        let raw = options.get(field).filter(|raw| !is_null(*raw));
         if let Some(raw) = raw {
             let ok = match kind {
                 Kind::Bool => as_bool(raw).is_some(),
