@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::{self, JoinHandle};
 
 use tempfile::NamedTempFile;
 
@@ -10,11 +12,14 @@ use crate::error::{Error, Result};
 
 const BUFFER: usize = 256 << 10;
 
+/// How much a file output grows between two background syncs.
+const SYNC_EVERY: u64 = 16 << 20;
+
 /// How output reaches its destination.
 enum Sink {
     /// A temporary file beside the destination, renamed over it on commit.
     File {
-        temp: BufWriter<NamedTempFile>,
+        temp: BufWriter<EarlySync>,
         path: PathBuf,
         force: bool,
     },
@@ -58,7 +63,7 @@ impl Output {
                         Error::io(format!("creating a temporary file in {}", dir.display()), e)
                     })?;
                 Sink::File {
-                    temp: BufWriter::with_capacity(BUFFER, temp),
+                    temp: BufWriter::with_capacity(BUFFER, EarlySync::new(temp)),
                     path: p.to_path_buf(),
                     force,
                 }
@@ -79,7 +84,9 @@ impl Output {
             Sink::File { temp, path, force } => {
                 let temp = temp
                     .into_inner()
-                    .map_err(|e| Error::io("writing the output", e.into_error()))?;
+                    .map_err(|e| Error::io("writing the output", e.into_error()))?
+                    .finish()
+                    .map_err(|e| Error::io("syncing the output", e))?;
                 temp.as_file()
                     .sync_all()
                     .map_err(|e| Error::io("syncing the output", e))?;
@@ -141,6 +148,75 @@ impl Write for Output {
             Sink::Spool(w) => w.flush(),
             Sink::Stream(w) => w.flush(),
         }
+    }
+}
+
+/// A temporary output file whose data a background thread syncs to disk every
+/// [`SYNC_EVERY`] bytes while the output is written, so that the fsync before the rename has
+/// little left to wait for. The thread starts with the first sync.
+struct EarlySync {
+    file: NamedTempFile,
+    unsynced: u64,
+    syncer: Option<(SyncSender<()>, JoinHandle<io::Result<()>>)>,
+}
+
+impl EarlySync {
+    fn new(file: NamedTempFile) -> Self {
+        EarlySync {
+            file,
+            unsynced: 0,
+            syncer: None,
+        }
+    }
+
+    /// Asks for a sync of what is written so far; a request still pending covers this one.
+    fn request_sync(&mut self) -> io::Result<()> {
+        if self.syncer.is_none() {
+            let file = self.file.as_file().try_clone()?;
+            // One pending request at most: the sync that runs after it covers every write
+            // before it.
+            let (tx, rx) = mpsc::sync_channel::<()>(1);
+            let handle = thread::spawn(move || {
+                for () in rx {
+                    file.sync_data()?;
+                }
+                Ok(())
+            });
+            self.syncer = Some((tx, handle));
+        }
+        if let Some((tx, _)) = &self.syncer {
+            // Full: a sync is already pending. Disconnected: the thread stopped on an error,
+            // which `finish` reports.
+            let _ = tx.try_send(());
+        }
+        Ok(())
+    }
+
+    /// Waits for the background syncs and gives the file back; the first sync error, if any.
+    fn finish(mut self) -> io::Result<NamedTempFile> {
+        if let Some((tx, handle)) = self.syncer.take() {
+            drop(tx);
+            handle
+                .join()
+                .map_err(|_| io::Error::other("the background sync thread panicked"))??;
+        }
+        Ok(self.file)
+    }
+}
+
+impl Write for EarlySync {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n as u64;
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            self.request_sync()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -214,5 +290,25 @@ mod tests {
             1,
             "no temp left"
         );
+    }
+
+    #[test]
+    fn a_large_file_output_is_synced_in_the_background_and_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let mut out = Output::open(Some(&path), false, false).unwrap();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        let chunks = (SYNC_EVERY >> 20) * 3 + 1;
+        for _ in 0..chunks {
+            out.write_all(&chunk).unwrap();
+        }
+        match &out.sink {
+            Sink::File { temp, .. } => assert!(temp.get_ref().syncer.is_some()),
+            _ => panic!("a file sink"),
+        }
+        out.commit().unwrap();
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(written.len() as u64, chunks << 20);
+        assert!(written.chunks(1 << 20).all(|c| c == chunk.as_slice()));
     }
 }
