@@ -2,7 +2,6 @@
 //! generated 20 MiB `/debug` dump, in MB/s of input.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::io::Cursor;
 use std::time::Duration;
 
 use cnosdb_migrate::pipeline::{transform, TransformOptions};
@@ -26,7 +25,7 @@ fn pipeline(c: &mut Criterion) {
         g.bench_function(target.as_str(), |b| {
             b.iter(|| {
                 out.clear();
-                transform(Cursor::new(&dump[..]), &mut out, &opts, &mut NoReport).unwrap()
+                transform(&dump[..], &mut out, &opts, &mut NoReport).unwrap()
             })
         });
     }

@@ -17,6 +17,7 @@ pub mod release;
 pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod source;
 pub mod tables;
 pub mod target;
 

@@ -1,7 +1,9 @@
 //! The transform: read records, decide each one's fate by the rules, write the kept ones.
 
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
+use std::panic;
+use std::thread::{self, ScopedJoinHandle};
 
 use crate::dump::{DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
@@ -9,6 +11,7 @@ use crate::filter::{rename_cluster, Filter};
 use crate::json::{as_str, as_u128, is_null, Object};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
+use crate::source::Rereadable;
 
 /// Everything `transform` can be asked to do besides the target's record rules.
 #[derive(Debug, Clone)]
@@ -59,13 +62,13 @@ pub fn is_system_db(kind: &KeyKind<'_>) -> bool {
         && matches!(kind.database(), Some("usage_schema" | "cluster_schema"))
 }
 
-struct Run<'o, W: Write> {
+struct Run<'o, 's, W: Write> {
     opts: &'o TransformOptions,
     out: HashingWriter<W>,
     observer: &'o mut dyn Observer,
     summary: Summary,
-    /// What the first pass learned about users and roles.
-    index: SourceIndex,
+    /// What the first pass learns about users and roles.
+    index: &'o mut FirstPass<'s>,
     /// Records not yet added to `summary`: a run with the same action, kind and rule (dumps
     /// come in long runs of one kind, and three map updates per record show in profiles).
     pending: (Action, &'static str, &'static str, u64),
@@ -80,23 +83,80 @@ struct SourceIndex {
     roles: HashSet<(String, String)>,
 }
 
+/// The first pass, running on its own thread while the second pass converts the records
+/// that do not depend on it.
+struct FirstPass<'s> {
+    thread: Option<ScopedJoinHandle<'s, Result<SourceIndex>>>,
+    result: Option<Result<SourceIndex>>,
+}
+
+impl FirstPass<'_> {
+    /// Waits for the first pass (a panic in it goes on in this thread).
+    fn wait(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.result = Some(thread.join().unwrap_or_else(|p| panic::resume_unwind(p)));
+        }
+    }
+
+    /// The index, once the first pass is done; an error when it failed (its own error is what
+    /// [`transform`] reports).
+    fn get(&mut self) -> Result<&SourceIndex> {
+        self.wait();
+        match &self.result {
+            Some(Ok(index)) => Ok(index),
+            _ => Err(Error::io(
+                "reading the input",
+                io::Error::other("the first pass failed"),
+            )),
+        }
+    }
+
+    /// The first pass's error, if it failed.
+    fn finish(mut self) -> Result<()> {
+        self.wait();
+        match self.result.take() {
+            Some(Err(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Converts the dump read from `input` and writes the restore-ready records to `output`, in
 /// input order.
 ///
-/// Reads the input twice: a first pass finds the users, the custom roles and the source's
-/// `root` user (which sort after the member records that name them), the second converts.
-/// Memory stays bounded by the longest line plus 16 bytes per user. Reports every record's fate to `observer`. On error, what was written to `output` is
-/// incomplete: callers write to an [`crate::output::Output`] and commit only on success.
-pub fn transform<R: Read + Seek, W: Write>(
-    mut input: R,
+/// Reads the input twice, at the same time: a first pass finds the users, the custom roles
+/// and the source's `root` user (which sort after the member records that name them); the
+/// second converts, and waits for the first only at the first record that needs its answer.
+/// Errors come as if the passes ran one after the other: the first pass's, else the
+/// second's. Memory stays bounded by the longest line plus 16 bytes per user. Reports every
+/// record's fate to `observer`. On error, what was written to `output` is incomplete: callers
+/// write to an [`crate::output::Output`] and commit only on success.
+pub fn transform<S: Rereadable + ?Sized, W: Write>(
+    input: &S,
     output: W,
     opts: &TransformOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
-    let index = index_source(&mut input, opts.keep_target_root)?;
-    input
-        .seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("rewinding the input", e))?;
+    thread::scope(|scope| {
+        let first = scope.spawn(|| index_source(input.reader(), opts.keep_target_root));
+        let mut index = FirstPass {
+            thread: Some(first),
+            result: None,
+        };
+        let converted = convert(input.reader(), output, opts, observer, &mut index);
+        index.finish()?;
+        converted
+    })
+}
+
+/// The second pass.
+fn convert<R: Read, W: Write>(
+    input: R,
+    output: W,
+    opts: &TransformOptions,
+    observer: &mut dyn Observer,
+    index: &mut FirstPass<'_>,
+) -> Result<Summary> {
     let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
     let mut run = Run {
         opts,
@@ -144,7 +204,7 @@ pub fn transform<R: Read + Seek, W: Write>(
     Ok(summary)
 }
 
-impl<W: Write> Run<'_, W> {
+impl<W: Write> Run<'_, '_, W> {
     fn record(&mut self, rec: Record<'_>) -> Result<()> {
         let key = Key::parse(rec.key);
         let kind = key.kind;
@@ -170,12 +230,15 @@ impl<W: Write> Run<'_, W> {
             KeyKind::Member { tenant, uid } => {
                 check_member(rec.value).map_err(bad)?;
                 let uid = uid.parse::<u128>().ok();
-                if uid.is_some_and(|id| self.index.dropped_roots.contains(&id)) {
+                let index = self.index.get()?;
+                let source_root = uid.is_some_and(|id| index.dropped_roots.contains(&id));
+                let role_missing = custom_role(rec.value)
+                    .is_some_and(|role| !index.roles.contains(&(tenant.to_string(), role)));
+                let orphan = role_missing || !uid.is_some_and(|id| index.users.contains(&id));
+                if source_root {
                     return self.dropped(&rec, &kind, "drop.source-root");
                 }
-                let role_missing = custom_role(rec.value)
-                    .is_some_and(|role| !self.index.roles.contains(&(tenant.to_string(), role)));
-                if role_missing || !uid.is_some_and(|id| self.index.users.contains(&id)) {
+                if orphan {
                     return self.dropped(&rec, &kind, "drop.orphan-member");
                 }
                 ("member", Outcome::Unchanged)
@@ -183,7 +246,7 @@ impl<W: Write> Run<'_, W> {
             KeyKind::User { name } => {
                 if name == "root" {
                     let (id, _) = user_identity(rec.value).map_err(bad)?;
-                    if self.index.dropped_roots.contains(&id) {
+                    if self.index.get()?.dropped_roots.contains(&id) {
                         return self.dropped(&rec, &kind, "drop.source-root");
                     }
                 }

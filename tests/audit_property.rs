@@ -173,7 +173,7 @@ proptest! {
         let input = dump_23(&tape);
         for target in Target::ALL {
             let mut out = Vec::new();
-            transform(std::io::Cursor::new(input.as_bytes()), &mut out, &TransformOptions::new(Rules::new(target)), &mut NoReport)
+            transform(input.as_bytes(), &mut out, &TransformOptions::new(Rules::new(target)), &mut NoReport)
                 .unwrap();
             let report = check(&out[..], target, None).unwrap();
             prop_assert!(

@@ -617,13 +617,8 @@ fn run_with(input: &str, opts: &TransformOptions) -> (String, Vec<E>, Summary) {
     let t = opts.rules.target;
     let mut out = Vec::new();
     let mut seen = Collect::default();
-    let summary = transform(
-        std::io::Cursor::new(input.as_bytes()),
-        &mut out,
-        opts,
-        &mut seen,
-    )
-    .unwrap_or_else(|e| panic!("--target {t}: {e}\n{input}"));
+    let summary = transform(input.as_bytes(), &mut out, opts, &mut seen)
+        .unwrap_or_else(|e| panic!("--target {t}: {e}\n{input}"));
     (String::from_utf8(out).unwrap(), seen.0, summary)
 }
 

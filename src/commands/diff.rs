@@ -79,11 +79,11 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     let input = open_rereadable_input(args.input.as_deref())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
-        let summary = transform(input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        let summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
         writeln!(out, "{}", summary.to_json())
     } else {
         let mut collect = Collect::default();
-        let summary = transform(input, io::sink(), &opts, &mut collect)?;
+        let summary = transform(&input, io::sink(), &opts, &mut collect)?;
         collect.dropped.values_mut().for_each(|keys| keys.sort());
         collect.changed.sort_by_key(|c| c.line);
         write_text(&mut out, &collect, &summary)

@@ -130,8 +130,8 @@ pub fn run(args: TransformArgs) -> Result<u8> {
         None => None,
     };
     let summary = match report.as_mut() {
-        Some(r) => transform(input, &mut out, &opts, &mut JsonLines(r))?,
-        None => transform(input, &mut out, &opts, &mut NoReport)?,
+        Some(r) => transform(&input, &mut out, &opts, &mut JsonLines(r))?,
+        None => transform(&input, &mut out, &opts, &mut NoReport)?,
     };
     out.commit()?;
     if let Some(mut r) = report {
