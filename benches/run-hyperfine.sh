@@ -138,7 +138,8 @@ out240=$dir/out-2.4.0.txt
 # --- (c) hyperfine -----------------------------------------------------------------------------------
 names=()
 cmds=()
-add() { names+=("$1"); cmds+=("$2"); }
+ins=()   # the input each command reads, for its throughput (check reads transform's output)
+add() { names+=("$1"); cmds+=("$2"); ins+=("${3:-$dump}"); }
 
 add "cat | cat (floor)" "cat '$dump' | cat > '$dir/copy'"
 add "cat | cat; sync (floor + fsync)" "cat '$dump' | cat > '$dir/copy' && sync '$dir/copy'"
@@ -173,7 +174,7 @@ probe_add() { # probe_add NAME OUTPUT-FILE-OR-"" COMMAND...
     if [ "$rc" = 0 ]; then
         local q
         printf -v q '%q ' "$@"
-        add "$name" "$q"
+        add "$name" "$q" "${PROBE_INPUT:-$dump}"
         return
     fi
     if [ "$strict" = 1 ]; then
@@ -190,7 +191,7 @@ if [ -s "$out243" ]; then
         "$(printf '%q ' "$bin" transform --target 2.4.3 --stream -q "$dump") > '$dir/out-stream.txt'"
 fi
 probe_add "transform --target 2.4.0" "$out240" "$bin" transform --target 2.4.0 "$dump" -o "$out240" --force
-probe_add "check --target 2.4.3" "" "$bin" check --target 2.4.3 "$out243"
+PROBE_INPUT=$out243 probe_add "check --target 2.4.3" "" "$bin" check --target 2.4.3 "$out243"
 probe_add "inspect" "" "$bin" inspect "$dump"
 
 args=(--warmup 1 --runs "$runs" --export-markdown "$md.hyperfine" --export-json "$md.json")
@@ -222,6 +223,18 @@ hyperfine "${args[@]}"
         echo "|:---|---:|---:|---:|---:|"
         jq -r --argjson bytes "$(stat -c %s "$dump")" '.results[] |
             "| `\(.command | gsub("\\|"; "\\|"))` | \(.user * 1000 | round / 1000) | \(.system * 1000 | round / 1000) | \((.user + .system) * 1000 | round / 1000) | \($bytes / (.user + .system) / 1e6 | round) |"' "$md.json"
+        echo
+        echo "Throughput: bytes of each command's own input over its mean wall time (\`check\` reads"
+        echo "the 2.4.3 output, the others the dump):"
+        echo
+        echo "| Command | input | bytes | mean wall [s] | MB/s |"
+        echo "|:---|:---|---:|---:|---:|"
+        for i in "${!cmds[@]}"; do
+            local_bytes=$(stat -c %s "${ins[$i]}")
+            mean=$(jq -r --argjson i "$i" '.results[$i].mean' "$md.json")
+            N="${names[$i]//|/\\|}" F="$(basename "${ins[$i]}")" awk -v b="$local_bytes" -v m="$mean" \
+                'BEGIN { printf "| %s | `%s` | %d | %.3f | %.0f |\n", ENVIRON["N"], ENVIRON["F"], b, m, b / m / 1e6 }'
+        done
     fi
 } >"$md"
 rm -f "$md.hyperfine"
