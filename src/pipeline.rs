@@ -3,9 +3,12 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::panic;
+use std::sync::LazyLock;
 use std::thread::{self, ScopedJoinHandle};
 
-use crate::dump::{DumpReader, Key, KeyKind, Record};
+use memchr::memmem::Finder;
+
+use crate::dump::{scan_records, DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
 use crate::json::{as_str, as_u128, is_null, Object};
@@ -369,15 +372,24 @@ pub fn check_member(value: &str) -> Result<(), String> {
 
 /// First pass: the users and roles that exist, and the `root` users to leave out (all of them
 /// with `keep_target_root`, else those without a password).
+///
+/// It only looks closer at lines whose key names a user or a role, and checks nothing: the
+/// second pass reads every line with [`DumpReader`] and reports each problem with its line.
 fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
-    let mut reader = DumpReader::new(input);
+    static USERS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/users/"));
+    static ROLES: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/roles/"));
     let mut index = SourceIndex::default();
-    while let Some(rec) = reader.next_record()? {
-        match Key::parse(rec.key).kind {
+    scan_records(input, |key, value| {
+        if USERS.find(key).is_none() && ROLES.find(key).is_none() {
+            return;
+        }
+        let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) else {
+            return;
+        };
+        match Key::parse(key).kind {
             KeyKind::User { name } => {
-                // A malformed value is reported, with its line, by the second pass.
-                let Ok((id, no_password)) = user_identity(rec.value) else {
-                    continue;
+                let Ok((id, no_password)) = user_identity(value) else {
+                    return;
                 };
                 if name == "root" && (keep_target_root || no_password) {
                     index.dropped_roots.insert(id);
@@ -390,7 +402,8 @@ fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex
             }
             _ => {}
         }
-    }
+    })
+    .map_err(|e| Error::io("reading the input", e))?;
     Ok(index)
 }
 

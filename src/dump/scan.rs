@@ -1,0 +1,121 @@
+//! A quick look at every record of a dump, for a pass that only needs a few of them.
+//!
+//! No checks: a line that is not a record is skipped, not reported, and bytes are not checked
+//! to be UTF-8. The [`crate::dump::DumpReader`] pass over the same input reports every
+//! problem, with its line.
+
+use std::io::{self, Read};
+
+use super::MAX_LINE_BYTES;
+
+const BUFFER: usize = 256 << 10;
+
+/// Calls `f(key, value)` for each line of `input` that holds a `": "`, with the `/debug`
+/// form's `* ` and a CR before the line feed taken off. Lines longer than
+/// [`MAX_LINE_BYTES`] are skipped.
+pub fn scan_records(mut input: impl Read, mut f: impl FnMut(&[u8], &[u8])) -> io::Result<()> {
+    let mut buf = vec![0u8; BUFFER];
+    // `buf[..len]` holds bytes read and not yet split; `skipping` drops an overlong line.
+    let (mut len, mut skipping) = (0usize, false);
+    loop {
+        if len == buf.len() {
+            if buf.len() < MAX_LINE_BYTES {
+                buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
+            } else {
+                (len, skipping) = (0, true);
+            }
+        }
+        let n = match input.read(&mut buf[len..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            if !skipping {
+                line(&buf[..len], &mut f);
+            }
+            return Ok(());
+        }
+        let filled = len + n;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[len..filled]) {
+            let end = len + nl;
+            if skipping {
+                skipping = false;
+            } else {
+                line(&buf[start..end], &mut f);
+            }
+            start = end + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        len = filled - start;
+    }
+}
+
+fn line(mut line: &[u8], f: &mut impl FnMut(&[u8], &[u8])) {
+    if let Some(rest) = line.strip_suffix(b"\r") {
+        line = rest;
+    }
+    if let Some(rest) = line.strip_prefix(b"* ") {
+        line = rest;
+    }
+    // The first `": "`: a colon, then a space.
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b':', &line[from..]).map(|i| from + i) {
+        if line.get(at + 1) == Some(&b' ') {
+            f(&line[..at], &line[at + 2..]);
+            return;
+        }
+        from = at + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(input: &[u8], chunk: usize) -> Vec<(String, String)> {
+        /// Hands out at most `chunk` bytes a read, to cross buffer edges.
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut got = Vec::new();
+        scan_records(Trickle(input, chunk), |k, v| {
+            got.push((
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            ))
+        })
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn both_forms_crlf_and_a_last_line_without_newline() {
+        let text = b"****** header ******\n* /a: 1\r\n* /b: {\"x\": 2}\nno record here\n/c: 3";
+        for chunk in [1, 3, 7, 4096] {
+            assert_eq!(
+                records(text, chunk),
+                [("/a", "1"), ("/b", "{\"x\": 2}"), ("/c", "3")]
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_longer_than_the_buffer_are_read_whole() {
+        let long = "v".repeat(3 * BUFFER + 5);
+        let text = format!("/a: {long}\n/b: 2\n");
+        let got = records(text.as_bytes(), 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1, long);
+        assert_eq!(got[1], ("/b".to_string(), "2".to_string()));
+    }
+}
