@@ -118,4 +118,55 @@ mod tests {
         assert_eq!(got[0].1, long);
         assert_eq!(got[1], ("/b".to_string(), "2".to_string()));
     }
+
+    proptest::proptest! {
+        /// On every input the reader accepts whole, the scan sees exactly the reader's records.
+        #[test]
+        fn agrees_with_the_reader_on_accepted_input(
+            lines in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        proptest::sample::select(vec!["c", "users", "u", ":", "é", " ", "*"]),
+                        1..4,
+                    ),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec!["{\"a\":1}", ": ", ":", " ", "x", "\r", "*"]),
+                        0..4,
+                    ),
+                    proptest::bool::weighted(0.2),
+                    proptest::bool::weighted(0.05),
+                ),
+                0..8,
+            ),
+            frame in proptest::bool::ANY,
+        ) {
+            let mut text = String::new();
+            if frame {
+                text.push_str("****** --- ******\n");
+            }
+            for (key, value, crlf, odd_prefix) in &lines {
+                // The /debug form's `* `, the wrong way round now and then.
+                if frame != *odd_prefix {
+                    text.push_str("* ");
+                }
+                text.push_str(&format!("/{}: {}", key.join("/"), value.concat()));
+                text.push_str(if *crlf { "\r\n" } else { "\n" });
+            }
+            if frame {
+                text.push_str("****** --- ******\n");
+            }
+            let mut reader = crate::dump::DumpReader::new(text.as_bytes());
+            let mut expected = Vec::new();
+            let accepted = loop {
+                match reader.next_record() {
+                    Ok(Some(r)) => expected.push((r.key.to_string(), r.value.to_string())),
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            };
+            if accepted {
+                proptest::prop_assert_eq!(records(text.as_bytes(), 5), expected);
+            }
+        }
+    }
 }
