@@ -1,14 +1,16 @@
 //! The transform: read records, decide each one's fate by the rules, write the kept ones.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 
+use crate::check::{fingerprint, is_invisible_name};
 use crate::dump::{DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
 use crate::json::{as_str, as_u128, is_null, Object};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
+use crate::target::Target;
 
 /// Everything `transform` can be asked to do besides the target's record rules.
 #[derive(Debug, Clone)]
@@ -69,24 +71,37 @@ struct Run<'o, W: Write> {
     /// Records not yet added to `summary`: a run with the same action, kind and rule (dumps
     /// come in long runs of one kind, and three map updates per record show in profiles).
     pending: (Action, &'static str, &'static str, u64),
+    /// The written keys (fingerprint, input line), kept only when two of them can be equal
+    /// without being neighbours in the input: see [`SourceIndex::sorted`].
+    written: Option<HashMap<u128, u64>>,
 }
 
-/// What the first pass learns: the users and roles that exist, and the `root` users that are
-/// left out. Ids are kept as `u128` (16 bytes a user), role names per tenant.
+/// What the first pass learns: the users, roles and databases that exist, and the `root` users
+/// that are left out. Ids are kept as `u128` (16 bytes a user), role and database names per
+/// tenant.
 #[derive(Debug, Default)]
 struct SourceIndex {
     dropped_roots: HashSet<u128>,
     users: HashSet<u128>,
     roles: HashSet<(String, String)>,
+    dbs: HashMap<String, HashSet<String>>,
+    /// Every key sorts after the one before it, as in every dump CnosDB writes: then no key
+    /// repeats except right after itself, which the second pass sees without remembering keys.
+    sorted: bool,
+    /// Keys of more than one cluster: `--rename-cluster` can make two of them equal.
+    several_clusters: bool,
 }
 
 /// Converts the dump read from `input` and writes the restore-ready records to `output`, in
 /// input order.
 ///
-/// Reads the input twice: a first pass finds the users, the custom roles and the source's
-/// `root` user (which sort after the member records that name them), the second converts.
-/// Memory stays bounded by the longest line plus 16 bytes per user. Reports every record's fate to `observer`. On error, what was written to `output` is
-/// incomplete: callers write to an [`crate::output::Output`] and commit only on success.
+/// Reads the input twice: a first pass finds the users, the custom roles, the databases and the
+/// source's `root` user (which sort after the member records that name them), the second
+/// converts. Memory stays bounded by the longest line plus 16 bytes per user and the role and
+/// database names (and each written key's fingerprint when the keys are out of byte order, or
+/// `--rename-cluster` meets several clusters). Reports every record's fate to `observer`. On
+/// error, what was written to `output` is incomplete: callers write to an
+/// [`crate::output::Output`] and commit only on success.
 pub fn transform<R: Read + Seek, W: Write>(
     mut input: R,
     output: W,
@@ -94,6 +109,9 @@ pub fn transform<R: Read + Seek, W: Write>(
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
     let index = index_source(&mut input, opts.keep_target_root)?;
+    // Keys can repeat apart from each other: remember every written key to refuse a repeat.
+    let written = (!index.sorted || (opts.rename_cluster.is_some() && index.several_clusters))
+        .then(HashMap::new);
     input
         .seek(SeekFrom::Start(0))
         .map_err(|e| Error::io("rewinding the input", e))?;
@@ -105,6 +123,7 @@ pub fn transform<R: Read + Seek, W: Write>(
         summary: Summary::new(opts.rules.target),
         index,
         pending: (Action::Kept, "", "", 0),
+        written,
     };
     let mut prev_key = String::new();
     let mut prev_line = 0;
@@ -189,13 +208,33 @@ impl<W: Write> Run<'_, W> {
                 }
                 ("user", patch_user(rec.value, rules).map_err(bad)?)
             }
-            KeyKind::Role { .. } => ("role", Outcome::Unchanged),
+            KeyKind::Role { .. } => {
+                check_role(rec.value, rules.target).map_err(bad)?;
+                ("role", Outcome::Unchanged)
+            }
             KeyKind::Tenant { .. } => ("tenant", patch_tenant(rec.value, rules).map_err(bad)?),
             KeyKind::Database { .. } => {
                 ("database", patch_database(rec.value, rules).map_err(bad)?)
             }
-            KeyKind::Table { .. } => ("table", patch_table(rec.value, rules).map_err(bad)?),
-            KeyKind::Limiter { .. } => ("limiter", Outcome::Unchanged),
+            KeyKind::Table { tenant, db, .. } => {
+                let outcome = patch_table(rec.value, rules).map_err(bad)?;
+                if !self
+                    .index
+                    .dbs
+                    .get(tenant)
+                    .is_some_and(|dbs| dbs.contains(db))
+                {
+                    return self.dropped(&rec, &kind, "drop.orphan-table");
+                }
+                ("table", outcome)
+            }
+            KeyKind::Limiter { .. } => {
+                check_limiter(rec.value).map_err(bad)?;
+                ("limiter", Outcome::Unchanged)
+            }
+            _ if is_invisible_name(rec.key) => {
+                return self.dropped(&rec, &kind, "drop.invisible-name");
+            }
             _ => {
                 self.summary.unknown_keys += 1;
                 ("unknown", Outcome::Unchanged)
@@ -228,6 +267,19 @@ impl<W: Write> Run<'_, W> {
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
         let written_key = new_key.as_deref().unwrap_or(rec.key);
+        if let Some(written) = &mut self.written {
+            if let Some(first) = written.insert(fingerprint(written_key), rec.line) {
+                return Err(InputError::at(
+                    rec.line,
+                    format!(
+                        "duplicate key {written_key} (also on line {first}, as written); a \
+                         restore-ready file holds each key once: the dump was edited, or \
+                         --rename-cluster gave two clusters one name"
+                    ),
+                )
+                .into());
+            }
+        }
         let out = &mut self.out;
         out.write_all(written_key.as_bytes())
             .and_then(|()| out.write_all(b": "))
@@ -304,13 +356,28 @@ pub fn check_member(value: &str) -> Result<(), String> {
     }
 }
 
-/// First pass: the users and roles that exist, and the `root` users to leave out (all of them
-/// with `keep_target_root`, else those without a password).
+/// First pass: the users, roles and databases that exist, and the `root` users to leave out
+/// (all of them with `keep_target_root`, else those without a password); whether the keys are in
+/// byte order, and whether they name several clusters.
 fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
     let mut reader = DumpReader::new(input);
-    let mut index = SourceIndex::default();
+    let mut index = SourceIndex {
+        sorted: true,
+        ..SourceIndex::default()
+    };
+    let mut prev_key = String::new();
+    let mut first_cluster: Option<String> = None;
     while let Some(rec) = reader.next_record()? {
-        match Key::parse(rec.key).kind {
+        index.sorted &= rec.key > prev_key.as_str();
+        prev_key.clear();
+        prev_key.push_str(rec.key);
+        let key = Key::parse(rec.key);
+        match (&first_cluster, key.cluster) {
+            (None, Some(c)) => first_cluster = Some(c.to_string()),
+            (Some(first), Some(c)) if first != c => index.several_clusters = true,
+            _ => {}
+        }
+        match key.kind {
             KeyKind::User { name } => {
                 // A malformed value is reported, with its line, by the second pass.
                 let Ok((id, no_password)) = user_identity(rec.value) else {
@@ -325,10 +392,45 @@ fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex
             KeyKind::Role { tenant, role } => {
                 index.roles.insert((tenant.to_string(), role.to_string()));
             }
+            KeyKind::Database { tenant, db } => {
+                index
+                    .dbs
+                    .entry(tenant.to_string())
+                    .or_default()
+                    .insert(db.to_string());
+            }
             _ => {}
         }
     }
     Ok(index)
+}
+
+/// A custom role: `{"id","name","system_role","additional_privileges"}`; `system_role` may be
+/// null from 2.4.2.
+pub fn check_role(value: &str, target: Target) -> Result<(), String> {
+    let role = Object::parse(value)?;
+    as_u128(role.get("id").ok_or("missing `id`")?).ok_or("`id` is not an unsigned integer")?;
+    as_str(role.get("name").ok_or("missing `name`")?).ok_or("`name` is not a string")?;
+    let system = role.get("system_role").ok_or("missing `system_role`")?;
+    match system.get() {
+        "\"Owner\"" | "\"Member\"" => {}
+        "null" if target.structured_databases() => {}
+        _ => return Err("`system_role` is not \"Owner\" or \"Member\"".into()),
+    }
+    let privileges = role.object("additional_privileges")?;
+    if privileges
+        .members
+        .iter()
+        .any(|(_, p)| !matches!(p.get(), "\"Read\"" | "\"Write\"" | "\"Full\""))
+    {
+        return Err("`additional_privileges` holds something other than Read, Write, Full".into());
+    }
+    Ok(())
+}
+
+/// Checks a tenant's limiter value: an object with a `buckets` object.
+pub fn check_limiter(value: &str) -> Result<(), String> {
+    Object::parse(value)?.object("buckets").map(|_| ())
 }
 
 /// The role name of a `{"Custom":"<role>"}` member value.
