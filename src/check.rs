@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::dump::{is_frame_line, Key, KeyKind, MAX_LINE_BYTES};
 use crate::error::{Error, Result};
 use crate::json::{as_str, as_u128, is_null, Object};
-use crate::pipeline::{check_member, custom_role, drop_rule};
+use crate::pipeline::{check_limiter, check_member, check_role, custom_role, drop_rule};
 use crate::release::evidence;
 use crate::report::HashingReader;
 use crate::rules::{
@@ -206,7 +206,7 @@ fn skip_line(reader: &mut impl BufRead) -> Result<()> {
 }
 
 /// A 128-bit fingerprint of a key, for the duplicate check.
-fn fingerprint(key: &str) -> u128 {
+pub(crate) fn fingerprint(key: &str) -> u128 {
     let half = |seed: u8| {
         let mut h = DefaultHasher::new();
         seed.hash(&mut h);
@@ -236,8 +236,12 @@ impl Checker {
         key: Option<&str>,
         class: Class,
         code: &'static str,
-        reason: String,
+        mut reason: String,
     ) {
+        // One line: a name taken from a key or a value may hold a CR or (decoded) an LF.
+        if reason.contains(['\n', '\r']) {
+            reason = reason.replace('\n', "\\n").replace('\r', "\\r");
+        }
         self.problems.push(Problem {
             line,
             key: key.map(str::to_string),
@@ -433,9 +437,7 @@ impl Checker {
                 self.roles.insert((tenant.to_string(), role.to_string()));
                 check_role(value, rules.target).map(|()| Outcome::Unchanged)
             }
-            KeyKind::Limiter { .. } => Object::parse(value)
-                .and_then(|o| o.object("buckets"))
-                .map(|_| Outcome::Unchanged),
+            KeyKind::Limiter { .. } => check_limiter(value).map(|()| Outcome::Unchanged),
             _ => Ok(Outcome::Unchanged),
         };
         match outcome {
@@ -666,29 +668,6 @@ fn leaderless_set(value: &str) -> Option<String> {
         (!set.has("leader_node_id") || !set.has("leader_vnode_id"))
             .then(|| set.get("id").map_or("?".into(), |id| id.get().to_string()))
     })
-}
-
-/// A custom role: `{"id","name","system_role","additional_privileges"}`; `system_role` may be
-/// null from 2.4.2.
-fn check_role(value: &str, target: Target) -> Result<(), String> {
-    let role = Object::parse(value)?;
-    as_u128(role.get("id").ok_or("missing `id`")?).ok_or("`id` is not an unsigned integer")?;
-    as_str(role.get("name").ok_or("missing `name`")?).ok_or("`name` is not a string")?;
-    let system = role.get("system_role").ok_or("missing `system_role`")?;
-    match system.get() {
-        "\"Owner\"" | "\"Member\"" => {}
-        "null" if target.structured_databases() => {}
-        _ => return Err("`system_role` is not \"Owner\" or \"Member\"".into()),
-    }
-    let privileges = role.object("additional_privileges")?;
-    if privileges
-        .members
-        .iter()
-        .any(|(_, p)| !matches!(p.get(), "\"Read\"" | "\"Write\"" | "\"Full\""))
-    {
-        return Err("`additional_privileges` holds something other than Read, Write, Full".into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

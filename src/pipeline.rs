@@ -1,6 +1,6 @@
 //! The transform: read records, decide each one's fate by the rules, write the kept ones.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::panic;
 use std::sync::LazyLock;
@@ -8,6 +8,7 @@ use std::thread::{self, ScopedJoinHandle};
 
 use memchr::memmem::Finder;
 
+use crate::check::{fingerprint, is_invisible_name};
 use crate::dump::{scan_records, DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
@@ -15,6 +16,7 @@ use crate::json::{as_str, as_u128, is_null, Object};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
 use crate::source::Rereadable;
+use crate::target::Target;
 
 /// Everything `transform` can be asked to do besides the target's record rules.
 #[derive(Debug, Clone)]
@@ -75,15 +77,30 @@ struct Run<'o, 's, W: Write> {
     /// Records not yet added to `summary`: a run with the same action, kind and rule (dumps
     /// come in long runs of one kind, and three map updates per record show in profiles).
     pending: (Action, &'static str, &'static str, u64),
+    /// The written keys (fingerprint, input line), kept only when two of them can be equal
+    /// without being neighbours in the input: see [`SourceIndex::sorted`]. Kept from the start
+    /// until the first pass has answered (`written_settled`).
+    written: Option<HashMap<u128, u64>>,
+    written_settled: bool,
+    /// The databases whose record this pass has read, by tenant: a table of one of them needs
+    /// no answer from the first pass.
+    databases: HashMap<String, HashSet<String>>,
 }
 
-/// What the first pass learns: the users and roles that exist, and the `root` users that are
-/// left out. Ids are kept as `u128` (16 bytes a user), role names per tenant.
+/// What the first pass learns: the users, roles and databases that exist, and the `root` users
+/// that are left out. Ids are kept as `u128` (16 bytes a user), role and database names per
+/// tenant.
 #[derive(Debug, Default)]
 struct SourceIndex {
     dropped_roots: HashSet<u128>,
     users: HashSet<u128>,
     roles: HashSet<(String, String)>,
+    dbs: HashMap<String, HashSet<String>>,
+    /// Every key sorts after the one before it, as in every dump CnosDB writes: then no key
+    /// repeats except right after itself, which the second pass sees without remembering keys.
+    sorted: bool,
+    /// Keys of more than one cluster: `--rename-cluster` can make two of them equal.
+    several_clusters: bool,
 }
 
 /// The first pass, running on its own thread while the second pass converts the records
@@ -99,6 +116,14 @@ impl FirstPass<'_> {
         if let Some(thread) = self.thread.take() {
             self.result = Some(thread.join().unwrap_or_else(|p| panic::resume_unwind(p)));
         }
+    }
+
+    /// True once the first pass is done (joined now if it just finished); never waits.
+    fn poll(&mut self) -> bool {
+        if self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            self.wait();
+        }
+        self.thread.is_none()
     }
 
     /// The index, once the first pass is done; an error when it failed (its own error is what
@@ -127,13 +152,15 @@ impl FirstPass<'_> {
 /// Converts the dump read from `input` and writes the restore-ready records to `output`, in
 /// input order.
 ///
-/// Reads the input twice, at the same time: a first pass finds the users, the custom roles
-/// and the source's `root` user (which sort after the member records that name them); the
-/// second converts, and waits for the first only at the first record that needs its answer.
-/// Errors come as if the passes ran one after the other: the first pass's, else the
-/// second's. Memory stays bounded by the longest line plus 16 bytes per user. Reports every
-/// record's fate to `observer`. On error, what was written to `output` is incomplete: callers
-/// write to an [`crate::output::Output`] and commit only on success.
+/// Reads the input twice, at the same time: a first pass finds the users, the custom roles,
+/// the databases and the source's `root` user (which sort after the member records that name
+/// them), and whether the keys are in byte order; the second converts, and waits for the first
+/// only at the first record that needs its answer. Errors come as if the passes ran one after
+/// the other: the first pass's, else the second's. Memory stays bounded by the longest line
+/// plus 16 bytes per user and the role and database names (and each written key's fingerprint
+/// when the keys are out of byte order, or `--rename-cluster` meets several clusters). Reports
+/// every record's fate to `observer`. On error, what was written to `output` is incomplete:
+/// callers write to an [`crate::output::Output`] and commit only on success.
 pub fn transform<S: Rereadable + ?Sized, W: Write>(
     input: &S,
     output: W,
@@ -168,6 +195,9 @@ fn convert<R: Read, W: Write>(
         summary: Summary::new(opts.rules.target),
         index,
         pending: (Action::Kept, "", "", 0),
+        written: Some(HashMap::new()),
+        written_settled: false,
+        databases: HashMap::new(),
     };
     let mut prev_key = String::new();
     let mut prev_line = 0;
@@ -211,6 +241,12 @@ impl<W: Write> Run<'_, '_, W> {
     fn record(&mut self, rec: Record<'_>) -> Result<()> {
         let key = Key::parse(rec.key);
         let kind = key.kind;
+        if let KeyKind::Database { tenant, db } = kind {
+            self.databases
+                .entry(tenant.to_string())
+                .or_default()
+                .insert(db.to_string());
+        }
         if let Some(rule) = drop_rule(&kind) {
             return self.dropped(&rec, &kind, rule);
         }
@@ -255,13 +291,33 @@ impl<W: Write> Run<'_, '_, W> {
                 }
                 ("user", patch_user(rec.value, rules).map_err(bad)?)
             }
-            KeyKind::Role { .. } => ("role", Outcome::Unchanged),
+            KeyKind::Role { .. } => {
+                check_role(rec.value, rules.target).map_err(bad)?;
+                ("role", Outcome::Unchanged)
+            }
             KeyKind::Tenant { .. } => ("tenant", patch_tenant(rec.value, rules).map_err(bad)?),
             KeyKind::Database { .. } => {
                 ("database", patch_database(rec.value, rules).map_err(bad)?)
             }
-            KeyKind::Table { .. } => ("table", patch_table(rec.value, rules).map_err(bad)?),
-            KeyKind::Limiter { .. } => ("limiter", Outcome::Unchanged),
+            KeyKind::Table { tenant, db, .. } => {
+                let outcome = patch_table(rec.value, rules).map_err(bad)?;
+                let has_db = |dbs: &HashMap<String, HashSet<String>>| {
+                    dbs.get(tenant).is_some_and(|names| names.contains(db))
+                };
+                // In a dump the database's record comes before its tables: ask the first pass
+                // only about a table met before its database record, or without one.
+                if !has_db(&self.databases) && !has_db(&self.index.get()?.dbs) {
+                    return self.dropped(&rec, &kind, "drop.orphan-table");
+                }
+                ("table", outcome)
+            }
+            KeyKind::Limiter { .. } => {
+                check_limiter(rec.value).map_err(bad)?;
+                ("limiter", Outcome::Unchanged)
+            }
+            _ if is_invisible_name(rec.key) => {
+                return self.dropped(&rec, &kind, "drop.invisible-name");
+            }
             _ => {
                 self.summary.unknown_keys += 1;
                 ("unknown", Outcome::Unchanged)
@@ -294,6 +350,22 @@ impl<W: Write> Run<'_, '_, W> {
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
         let written_key = new_key.as_deref().unwrap_or(rec.key);
+        if !self.written_settled && self.index.poll() {
+            self.settle_written()?;
+        }
+        if let Some(written) = &mut self.written {
+            if let Some(first) = written.insert(fingerprint(written_key), rec.line) {
+                return Err(InputError::at(
+                    rec.line,
+                    format!(
+                        "duplicate key {written_key} (also on line {first}, as written); a \
+                         restore-ready file holds each key once: the dump was edited, or \
+                         --rename-cluster gave two clusters one name"
+                    ),
+                )
+                .into());
+            }
+        }
         let out = &mut self.out;
         out.write_all(written_key.as_bytes())
             .and_then(|()| out.write_all(b": "))
@@ -309,6 +381,17 @@ impl<W: Write> Run<'_, '_, W> {
             rule,
             changes,
         })
+    }
+
+    /// Once the first pass has answered: forget the written keys if they cannot repeat apart.
+    fn settle_written(&mut self) -> Result<()> {
+        let index = self.index.get()?;
+        let several = self.opts.rename_cluster.is_some() && index.several_clusters;
+        if index.sorted && !several {
+            self.written = None;
+        }
+        self.written_settled = true;
+        Ok(())
     }
 
     fn dropped(&mut self, rec: &Record<'_>, kind: &KeyKind<'_>, rule: &'static str) -> Result<()> {
@@ -370,17 +453,41 @@ pub fn check_member(value: &str) -> Result<(), String> {
     }
 }
 
-/// First pass: the users and roles that exist, and the `root` users to leave out (all of them
-/// with `keep_target_root`, else those without a password).
+/// First pass: the users, roles and databases that exist, and the `root` users to leave out
+/// (all of them with `keep_target_root`, else those without a password); whether the keys are in
+/// byte order, and whether they name several clusters.
 ///
-/// It only looks closer at lines whose key names a user or a role, and checks nothing: the
+/// It parses only keys that can name a user, a role or a database, and checks nothing: the
 /// second pass reads every line with [`DumpReader`] and reports each problem with its line.
 fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
     static USERS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/users/"));
     static ROLES: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/roles/"));
-    let mut index = SourceIndex::default();
+    static DBS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dbs/"));
+    let mut index = SourceIndex {
+        sorted: true,
+        ..SourceIndex::default()
+    };
+    let mut prev_key: Vec<u8> = Vec::new();
+    let mut first_cluster: Option<Vec<u8>> = None;
     scan_records(input, |key, value| {
-        if USERS.find(key).is_none() && ROLES.find(key).is_none() {
+        index.sorted &= key > prev_key.as_slice();
+        prev_key.clear();
+        prev_key.extend_from_slice(key);
+        // The cluster: the first segment of a key with two or more.
+        let rest = key.strip_prefix(b"/").unwrap_or(key);
+        let cluster = memchr::memchr(b'/', rest).map(|at| &rest[..at]);
+        if let Some(cluster) = cluster.filter(|c| !c.is_empty()) {
+            match &first_cluster {
+                None => first_cluster = Some(cluster.to_vec()),
+                Some(first) if first.as_slice() != cluster => index.several_clusters = true,
+                _ => {}
+            }
+        }
+        // A database record's key ends with its name: nothing after `/dbs/{db}`.
+        let database = DBS
+            .find(key)
+            .is_some_and(|at| !key[at + 5..].contains(&b'/'));
+        if !database && USERS.find(key).is_none() && ROLES.find(key).is_none() {
             return;
         }
         let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) else {
@@ -400,11 +507,46 @@ fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex
             KeyKind::Role { tenant, role } => {
                 index.roles.insert((tenant.to_string(), role.to_string()));
             }
+            KeyKind::Database { tenant, db } => {
+                index
+                    .dbs
+                    .entry(tenant.to_string())
+                    .or_default()
+                    .insert(db.to_string());
+            }
             _ => {}
         }
     })
     .map_err(|e| Error::io("reading the input", e))?;
     Ok(index)
+}
+
+/// A custom role: `{"id","name","system_role","additional_privileges"}`; `system_role` may be
+/// null from 2.4.2.
+pub fn check_role(value: &str, target: Target) -> Result<(), String> {
+    let role = Object::parse(value)?;
+    as_u128(role.get("id").ok_or("missing `id`")?).ok_or("`id` is not an unsigned integer")?;
+    as_str(role.get("name").ok_or("missing `name`")?).ok_or("`name` is not a string")?;
+    let system = role.get("system_role").ok_or("missing `system_role`")?;
+    match system.get() {
+        "\"Owner\"" | "\"Member\"" => {}
+        "null" if target.structured_databases() => {}
+        _ => return Err("`system_role` is not \"Owner\" or \"Member\"".into()),
+    }
+    let privileges = role.object("additional_privileges")?;
+    if privileges
+        .members
+        .iter()
+        .any(|(_, p)| !matches!(p.get(), "\"Read\"" | "\"Write\"" | "\"Full\""))
+    {
+        return Err("`additional_privileges` holds something other than Read, Write, Full".into());
+    }
+    Ok(())
+}
+
+/// Checks a tenant's limiter value: an object with a `buckets` object.
+pub fn check_limiter(value: &str) -> Result<(), String> {
+    Object::parse(value)?.object("buckets").map(|_| ())
 }
 
 /// The role name of a `{"Custom":"<role>"}` member value.

@@ -485,7 +485,7 @@ fn role() -> impl Strategy<Value = Role> {
         any::<u128>(),
         any::<bool>(),
         prop::collection::vec(
-            (name(), prop::sample::select(vec!["Read", "Write", "All"])),
+            (name(), prop::sample::select(vec!["Read", "Write", "Full"])),
             0..3,
         ),
     )
