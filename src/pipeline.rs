@@ -2,8 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::panic;
-use std::sync::LazyLock;
+use std::sync::{mpsc, LazyLock};
 use std::thread::{self, ScopedJoinHandle};
 
 use memchr::memmem::Finder;
@@ -173,21 +174,26 @@ pub fn transform<S: Rereadable + ?Sized, W: Write>(
             thread: Some(first),
             result: None,
         };
-        let converted = convert(input.reader(), output, opts, observer, &mut index);
+        let converted = convert(scope, input.reader(), output, opts, observer, &mut index);
         index.finish()?;
         converted
     })
 }
 
-/// The second pass.
-fn convert<R: Read, W: Write>(
+/// The second pass, itself two threads: one reads and splits the records and drops the ones
+/// every target drops (most of a dump's bytes), the other converts and writes the rest, in
+/// order. Batches of records go from the first to the second through a short queue, so memory
+/// stays bounded.
+fn convert<'s, R: Read + Send + 's, W: Write>(
+    scope: &'s thread::Scope<'s, '_>,
     input: R,
     output: W,
-    opts: &TransformOptions,
+    opts: &'s TransformOptions,
     observer: &mut dyn Observer,
     index: &mut FirstPass<'_>,
 ) -> Result<Summary> {
-    let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
+    let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
+    let reading = scope.spawn(move || read_records(input, opts, tx));
     let mut run = Run {
         opts,
         out: HashingWriter::new(output, opts.checksums),
@@ -199,11 +205,107 @@ fn convert<R: Read, W: Write>(
         written_settled: false,
         databases: HashMap::new(),
     };
+    // On an error here, dropping `rx` stops the reading thread at its next batch.
+    for batch in rx {
+        for item in &batch.items {
+            let key = &batch.text[item.key.clone()];
+            match item.fate {
+                Fate::Convert { ref value, offset } => run.record(Record {
+                    line: item.line,
+                    offset,
+                    key,
+                    value: &batch.text[value.clone()],
+                })?,
+                Fate::Dropped { kind, rule } => run.observe(Entry {
+                    line: item.line,
+                    key,
+                    new_key: None,
+                    kind,
+                    action: Action::Dropped,
+                    rule,
+                    changes: &[],
+                })?,
+            }
+        }
+    }
+    let read = reading.join().unwrap_or_else(|p| panic::resume_unwind(p))?;
+    run.flush_counts();
+    run.summary.form = read.form;
+    run.summary.input_records = read.records;
+    run.summary.crlf_lines = read.crlf_lines;
+    run.summary.input_sha256 = read.sha256;
+    run.summary.input_bytes = read.bytes;
+    let Run {
+        out, mut summary, ..
+    } = run;
+    let (output_sha, output_bytes, mut inner) = out.finish();
+    inner
+        .flush()
+        .map_err(|e| Error::io("writing the output", e))?;
+    summary.output_sha256 = output_sha;
+    summary.output_bytes = output_bytes;
+    Ok(summary)
+}
+
+/// Batches waiting between the reading and the converting thread.
+const QUEUE: usize = 4;
+/// A batch is sent when its text reaches this size.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Records read, as ranges of one text.
+struct Batch {
+    text: String,
+    items: Vec<Item>,
+}
+
+struct Item {
+    line: u64,
+    key: Range<usize>,
+    fate: Fate,
+}
+
+enum Fate {
+    /// For the converting thread's rules (the value is in the batch).
+    Convert { value: Range<usize>, offset: u64 },
+    /// Dropped by the reading thread, by a target-independent rule or the filter.
+    Dropped {
+        kind: &'static str,
+        rule: &'static str,
+    },
+}
+
+/// What the reading thread learns about the whole input.
+struct ReadStats {
+    form: Option<&'static str>,
+    records: u64,
+    crlf_lines: u64,
+    sha256: String,
+    bytes: u64,
+}
+
+/// The reading thread: every record of `input` in order, in batches, to `tx`; a key repeated
+/// on the next line is an error. Stops quietly when the converting thread has stopped.
+fn read_records<R: Read>(
+    input: R,
+    opts: &TransformOptions,
+    tx: mpsc::SyncSender<Batch>,
+) -> Result<ReadStats> {
+    let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
+    let new_batch = || Batch {
+        text: String::with_capacity(BATCH_BYTES + (64 << 10)),
+        items: Vec::new(),
+    };
+    let mut batch = new_batch();
     let mut prev_key = String::new();
     let mut prev_line = 0;
-    while let Some(rec) = reader.next_record()? {
+    let outcome = loop {
+        let rec = match reader.next_record() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
         if rec.key == prev_key {
-            return Err(InputError::at(
+            break Err(InputError::at(
                 rec.line,
                 format!(
                     "duplicate key {} (also on line {prev_line}); a dump holds each key once: \
@@ -216,25 +318,54 @@ fn convert<R: Read, W: Write>(
         prev_key.clear();
         prev_key.push_str(rec.key);
         prev_line = rec.line;
-        run.record(rec)?;
+        let kind = Key::parse(rec.key).kind;
+        let start = batch.text.len();
+        batch.text.push_str(rec.key);
+        let key = start..batch.text.len();
+        let dropped =
+            drop_rule(&kind).or_else(|| (!opts.filter.selects(&kind)).then_some("drop.filtered"));
+        let fate = match dropped {
+            Some(rule) => Fate::Dropped {
+                kind: kind.name(),
+                rule,
+            },
+            None => {
+                batch.text.push_str(rec.value);
+                Fate::Convert {
+                    value: key.end..batch.text.len(),
+                    offset: rec.offset,
+                }
+            }
+        };
+        batch.items.push(Item {
+            line: rec.line,
+            key,
+            fate,
+        });
+        if batch.text.len() >= BATCH_BYTES
+            && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
+        {
+            break Ok(());
+        }
+    };
+    // What was read before an error is converted first: its errors come first.
+    if !batch.items.is_empty() {
+        let _ = tx.send(batch);
     }
-    run.flush_counts();
-    run.summary.form = reader.form().map(|f| f.name());
-    run.summary.input_records = reader.records();
-    run.summary.crlf_lines = reader.crlf_lines();
-    let (input_sha, input_bytes) = reader.into_inner().finish();
-    run.summary.input_sha256 = input_sha;
-    run.summary.input_bytes = input_bytes;
-    let Run {
-        out, mut summary, ..
-    } = run;
-    let (output_sha, output_bytes, mut inner) = out.finish();
-    inner
-        .flush()
-        .map_err(|e| Error::io("writing the output", e))?;
-    summary.output_sha256 = output_sha;
-    summary.output_bytes = output_bytes;
-    Ok(summary)
+    outcome?;
+    let stats = ReadStats {
+        form: reader.form().map(|f| f.name()),
+        records: reader.records(),
+        crlf_lines: reader.crlf_lines(),
+        sha256: String::new(),
+        bytes: 0,
+    };
+    let (sha256, bytes) = reader.into_inner().finish();
+    Ok(ReadStats {
+        sha256,
+        bytes,
+        ..stats
+    })
 }
 
 impl<W: Write> Run<'_, '_, W> {
