@@ -375,3 +375,51 @@ fn an_empty_debug_frame_is_an_empty_dump() {
         assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
     }
 }
+
+/// With two bad lines, the error names the first, whether the reading thread or the converting
+/// thread finds each; and a bad line far into a large input (past many batches) is found too.
+#[test]
+fn of_two_problems_the_earlier_line_is_reported() {
+    let good = fixture_bytes("v2.3/small.dump.txt");
+    let text = String::from_utf8(good).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let tenant = 1 + lines
+        .iter()
+        .position(|l| l.starts_with("/cluster_xxx/tenants/cnosdb: "))
+        .expect("the fixture has the cnosdb tenant");
+    // A value that is not JSON on the tenant line (found by the converting thread) ...
+    let (key, _) = lines[tenant - 1].split_once(": ").unwrap();
+    let not_json = format!("{key}: {{not json");
+    // ... and a line without `": "` (found by the reading thread).
+    let no_separator = "/cluster_xxx/no-separator-here".to_string();
+    let filler: Vec<String> = (0..40_000)
+        .map(|i| format!("/cluster_xxx/tenants/cnosdb/dbs/public/buckets/{:08}: {{\"id\":{i},\"pad\":\"{}\"}}", i, "x".repeat(40)))
+        .collect();
+    for (first, second) in [(&not_json, &no_separator), (&no_separator, &not_json)] {
+        let mut input = lines.clone();
+        input[tenant - 1] = first.clone();
+        // Far after the first problem, past many batches of filler.
+        input.splice(tenant..tenant, filler.iter().cloned());
+        input.push(second.clone());
+        let out = transform(
+            &["--target", "2.4.3", "-"],
+            Some(input.join("\n").into_bytes()),
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert!(names_line(&out.stderr, tenant as u64), "{}", out.stderr);
+    }
+    lines.push(no_separator);
+    let last = lines.len() as u64;
+    lines.splice(1..1, filler.iter().cloned());
+    let out = transform(
+        &["--target", "2.4.3", "-"],
+        Some(lines.join("\n").into_bytes()),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        names_line(&out.stderr, last + filler.len() as u64),
+        "{}",
+        out.stderr
+    );
+}
