@@ -4,10 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::panic;
-use std::sync::{mpsc, LazyLock};
+use std::sync::mpsc;
 use std::thread::{self, ScopedJoinHandle};
-
-use memchr::memmem::Finder;
 
 use crate::check::{fingerprint, is_invisible_name};
 use crate::dump::{scan_records, DumpReader, Key, KeyKind, Record};
@@ -588,12 +586,10 @@ pub fn check_member(value: &str) -> Result<(), String> {
 /// (all of them with `keep_target_root`, else those without a password); whether the keys are in
 /// byte order, and whether they name several clusters.
 ///
-/// It parses only keys that can name a user, a role or a database, and checks nothing: the
-/// second pass reads every line with [`DumpReader`] and reports each problem with its line.
+/// It parses only keys with as many segments as a user, a role or a database key, and checks
+/// nothing: the second pass reads every line with [`DumpReader`] and reports each problem with
+/// its line.
 fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
-    static USERS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/users/"));
-    static ROLES: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/roles/"));
-    static DBS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/dbs/"));
     let mut index = SourceIndex {
         sorted: true,
         ..SourceIndex::default()
@@ -614,11 +610,10 @@ fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex
                 _ => {}
             }
         }
-        // A database record's key ends with its name: nothing after `/dbs/{db}`.
-        let database = DBS
-            .find(key)
-            .is_some_and(|at| !key[at + 5..].contains(&b'/'));
-        if !database && USERS.find(key).is_none() && ROLES.find(key).is_none() {
+        // `/{c}/users/{u}` has three slashes, `/{c}/tenants/{t}/roles/{r}` and
+        // `/{c}/tenants/{t}/dbs/{db}` five; buckets and tables, most keys, have seven.
+        let slashes = key.iter().filter(|&&b| b == b'/').count();
+        if slashes != 3 && slashes != 5 {
             return;
         }
         let (Ok(key), Ok(value)) = (std::str::from_utf8(key), std::str::from_utf8(value)) else {
