@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
+use std::panic;
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::{self, JoinHandle};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -216,16 +219,65 @@ impl Summary {
     }
 }
 
-/// Counts bytes and, when asked to, hashes them with SHA-256.
+/// Counts bytes and, when asked to, hashes them with SHA-256 on a thread of its own: the
+/// bytes are copied into blocks, and the reading or writing thread pays only for the copy.
 struct Tally {
-    hasher: Option<Sha256>,
+    hasher: Option<BackgroundSha>,
     bytes: u64,
+}
+
+/// Bytes gathered before a block goes to the hashing thread.
+const SHA_BLOCK: usize = 256 << 10;
+
+struct BackgroundSha {
+    block: Vec<u8>,
+    tx: SyncSender<Vec<u8>>,
+    thread: JoinHandle<Sha256>,
+}
+
+impl BackgroundSha {
+    fn start() -> Self {
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        let thread = thread::spawn(move || {
+            let mut sha = Sha256::new();
+            for block in rx {
+                sha.update(&block);
+            }
+            sha
+        });
+        BackgroundSha {
+            block: Vec::with_capacity(SHA_BLOCK),
+            tx,
+            thread,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let n = data.len().min(SHA_BLOCK - self.block.len());
+            self.block.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.block.len() == SHA_BLOCK {
+                let full = std::mem::replace(&mut self.block, Vec::with_capacity(SHA_BLOCK));
+                // The thread only stops when `tx` is dropped, in `finish`.
+                let _ = self.tx.send(full);
+            }
+        }
+    }
+
+    fn finish(self) -> String {
+        let BackgroundSha { block, tx, thread } = self;
+        let _ = tx.send(block);
+        drop(tx);
+        let sha = thread.join().unwrap_or_else(|p| panic::resume_unwind(p));
+        hex(sha.finalize().as_slice())
+    }
 }
 
 impl Tally {
     fn new(hash: bool) -> Self {
         Tally {
-            hasher: hash.then(Sha256::new),
+            hasher: hash.then(BackgroundSha::start),
             bytes: 0,
         }
     }
@@ -239,10 +291,7 @@ impl Tally {
 
     /// The hex SHA-256 (empty when not hashing) and the byte count.
     fn finish(self) -> (String, u64) {
-        let sha = self
-            .hasher
-            .map(|h| hex(h.finalize().as_slice()))
-            .unwrap_or_default();
+        let sha = self.hasher.map(BackgroundSha::finish).unwrap_or_default();
         (sha, self.bytes)
     }
 }
