@@ -367,6 +367,8 @@ fn read_records<R: Read>(
 }
 
 impl<W: Write> Run<'_, '_, W> {
+    /// Converts and writes a record the reading thread kept (see [`read_records`]: it drops
+    /// what every target drops and what the filter leaves out).
     fn record(&mut self, rec: Record<'_>) -> Result<()> {
         let key = Key::parse(rec.key);
         let kind = key.kind;
@@ -375,12 +377,6 @@ impl<W: Write> Run<'_, '_, W> {
                 .entry(tenant.to_string())
                 .or_default()
                 .insert(db.to_string());
-        }
-        if let Some(rule) = drop_rule(&kind) {
-            return self.dropped(&rec, &kind, rule);
-        }
-        if !self.opts.filter.selects(&kind) {
-            return self.dropped(&rec, &kind, "drop.filtered");
         }
         let rules = &self.opts.rules;
         let bad = |msg: String| -> Error {
