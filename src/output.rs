@@ -157,7 +157,60 @@ impl Write for Output {
 struct EarlySync {
     file: NamedTempFile,
     unsynced: u64,
-    syncer: Option<(SyncSender<()>, JoinHandle<io::Result<()>>)>,
+    syncer: Option<Syncer>,
+}
+
+/// The syncing thread. Dropped without [`Syncer::finish`] (an error elsewhere), it still stops
+/// and joins its thread.
+struct Syncer {
+    tx: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Syncer {
+    fn start(file: File) -> Self {
+        // One pending request at most: the sync that runs after it covers every write before it.
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let thread = thread::spawn(move || {
+            for () in rx {
+                file.sync_data()?;
+            }
+            Ok(())
+        });
+        Syncer {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn request(&self) {
+        if let Some(tx) = &self.tx {
+            // Full: a sync is already pending. Disconnected: the thread stopped on an error,
+            // which `finish` reports.
+            let _ = tx.try_send(());
+        }
+    }
+
+    /// Waits for the pending sync; the first sync error, if any.
+    fn finish(mut self) -> io::Result<()> {
+        self.join()
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        self.tx = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| io::Error::other("the background sync thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        let _ = self.join();
+    }
 }
 
 impl EarlySync {
@@ -172,33 +225,18 @@ impl EarlySync {
     /// Asks for a sync of what is written so far; a request still pending covers this one.
     fn request_sync(&mut self) -> io::Result<()> {
         if self.syncer.is_none() {
-            let file = self.file.as_file().try_clone()?;
-            // One pending request at most: the sync that runs after it covers every write
-            // before it.
-            let (tx, rx) = mpsc::sync_channel::<()>(1);
-            let handle = thread::spawn(move || {
-                for () in rx {
-                    file.sync_data()?;
-                }
-                Ok(())
-            });
-            self.syncer = Some((tx, handle));
+            self.syncer = Some(Syncer::start(self.file.as_file().try_clone()?));
         }
-        if let Some((tx, _)) = &self.syncer {
-            // Full: a sync is already pending. Disconnected: the thread stopped on an error,
-            // which `finish` reports.
-            let _ = tx.try_send(());
+        if let Some(syncer) = &self.syncer {
+            syncer.request();
         }
         Ok(())
     }
 
     /// Waits for the background syncs and gives the file back; the first sync error, if any.
     fn finish(mut self) -> io::Result<NamedTempFile> {
-        if let Some((tx, handle)) = self.syncer.take() {
-            drop(tx);
-            handle
-                .join()
-                .map_err(|_| io::Error::other("the background sync thread panicked"))??;
+        if let Some(syncer) = self.syncer.take() {
+            syncer.finish()?;
         }
         Ok(self.file)
     }
@@ -310,5 +348,14 @@ mod tests {
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written.len() as u64, chunks << 20);
         assert!(written.chunks(1 << 20).all(|c| c == chunk.as_slice()));
+
+        // Dropped after its syncs started (a failed run): nothing changes, nothing is left.
+        let mut failed = Output::open(Some(&path), true, false).unwrap();
+        for _ in 0..chunks {
+            failed.write_all(b"x".repeat(1 << 20).as_slice()).unwrap();
+        }
+        drop(failed);
+        assert_eq!(std::fs::read(&path).unwrap(), written);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -229,10 +229,12 @@ struct Tally {
 /// Bytes gathered before a block goes to the hashing thread.
 const SHA_BLOCK: usize = 256 << 10;
 
+/// The hashing thread and the block being filled for it. Dropped unfinished (an error
+/// elsewhere), it still stops and joins its thread.
 struct BackgroundSha {
     block: Vec<u8>,
-    tx: SyncSender<Vec<u8>>,
-    thread: JoinHandle<Sha256>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    thread: Option<JoinHandle<Sha256>>,
 }
 
 impl BackgroundSha {
@@ -247,8 +249,8 @@ impl BackgroundSha {
         });
         BackgroundSha {
             block: Vec::with_capacity(SHA_BLOCK),
-            tx,
-            thread,
+            tx: Some(tx),
+            thread: Some(thread),
         }
     }
 
@@ -259,18 +261,33 @@ impl BackgroundSha {
             data = &data[n..];
             if self.block.len() == SHA_BLOCK {
                 let full = std::mem::replace(&mut self.block, Vec::with_capacity(SHA_BLOCK));
-                // The thread only stops when `tx` is dropped, in `finish`.
-                let _ = self.tx.send(full);
+                if let Some(tx) = &self.tx {
+                    // The thread only stops when `tx` is dropped.
+                    let _ = tx.send(full);
+                }
             }
         }
     }
 
-    fn finish(self) -> String {
-        let BackgroundSha { block, tx, thread } = self;
-        let _ = tx.send(block);
-        drop(tx);
-        let sha = thread.join().unwrap_or_else(|p| panic::resume_unwind(p));
+    fn finish(mut self) -> String {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(std::mem::take(&mut self.block));
+        }
+        let sha = self.join().unwrap_or_default();
         hex(sha.finalize().as_slice())
+    }
+
+    /// Ends the thread (it hashes what it was sent) and returns its hash.
+    fn join(&mut self) -> Option<Sha256> {
+        self.tx = None;
+        let thread = self.thread.take()?;
+        Some(thread.join().unwrap_or_else(|p| panic::resume_unwind(p)))
+    }
+}
+
+impl Drop for BackgroundSha {
+    fn drop(&mut self) {
+        self.join();
     }
 }
 
