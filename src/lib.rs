@@ -20,5 +20,6 @@ pub mod rules;
 pub mod source;
 pub mod tables;
 pub mod target;
+pub mod worker;
 
 pub use error::{Error, InputError, Result};

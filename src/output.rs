@@ -3,12 +3,11 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, SyncSender};
-use std::thread::{self, JoinHandle};
 
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+use crate::worker::Worker;
 
 const BUFFER: usize = 256 << 10;
 
@@ -157,60 +156,8 @@ impl Write for Output {
 struct EarlySync {
     file: NamedTempFile,
     unsynced: u64,
-    syncer: Option<Syncer>,
-}
-
-/// The syncing thread. Dropped without [`Syncer::finish`] (an error elsewhere), it still stops
-/// and joins its thread.
-struct Syncer {
-    tx: Option<SyncSender<()>>,
-    thread: Option<JoinHandle<io::Result<()>>>,
-}
-
-impl Syncer {
-    fn start(file: File) -> Self {
-        // One pending request at most: the sync that runs after it covers every write before it.
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let thread = thread::spawn(move || {
-            for () in rx {
-                file.sync_data()?;
-            }
-            Ok(())
-        });
-        Syncer {
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn request(&self) {
-        if let Some(tx) = &self.tx {
-            // Full: a sync is already pending. Disconnected: the thread stopped on an error,
-            // which `finish` reports.
-            let _ = tx.try_send(());
-        }
-    }
-
-    /// Waits for the pending sync; the first sync error, if any.
-    fn finish(mut self) -> io::Result<()> {
-        self.join()
-    }
-
-    fn join(&mut self) -> io::Result<()> {
-        self.tx = None;
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .map_err(|_| io::Error::other("the background sync thread panicked"))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Syncer {
-    fn drop(&mut self) {
-        let _ = self.join();
-    }
+    /// Syncs the file on request; its result is the first sync error.
+    syncer: Option<Worker<(), io::Result<()>>>,
 }
 
 impl EarlySync {
@@ -225,10 +172,20 @@ impl EarlySync {
     /// Asks for a sync of what is written so far; a request still pending covers this one.
     fn request_sync(&mut self) -> io::Result<()> {
         if self.syncer.is_none() {
-            self.syncer = Some(Syncer::start(self.file.as_file().try_clone()?));
+            let file = self.file.as_file().try_clone()?;
+            // One pending request at most: the sync that runs after it covers every write
+            // before it.
+            self.syncer = Some(Worker::start(1, move |requests| {
+                for () in requests {
+                    file.sync_data()?;
+                }
+                Ok(())
+            }));
         }
         if let Some(syncer) = &self.syncer {
-            syncer.request();
+            // Full: a sync is already pending. Ended: it stopped on an error, which `finish`
+            // reports.
+            syncer.try_send(());
         }
         Ok(())
     }

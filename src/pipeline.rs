@@ -214,15 +214,7 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
                     key,
                     value: &batch.text[value.clone()],
                 })?,
-                Fate::Dropped { kind, rule } => run.observe(Entry {
-                    line: item.line,
-                    key,
-                    new_key: None,
-                    kind,
-                    action: Action::Dropped,
-                    rule,
-                    changes: &[],
-                })?,
+                Fate::Dropped { kind, rule } => run.dropped(item.line, key, kind, rule)?,
             }
         }
     }
@@ -400,10 +392,10 @@ impl<W: Write> Run<'_, '_, W> {
                     .is_some_and(|role| !index.roles.contains(&(tenant.to_string(), role)));
                 let orphan = role_missing || !uid.is_some_and(|id| index.users.contains(&id));
                 if source_root {
-                    return self.dropped(&rec, &kind, "drop.source-root");
+                    return self.dropped(rec.line, rec.key, kind.name(), "drop.source-root");
                 }
                 if orphan {
-                    return self.dropped(&rec, &kind, "drop.orphan-member");
+                    return self.dropped(rec.line, rec.key, kind.name(), "drop.orphan-member");
                 }
                 ("member", Outcome::Unchanged)
             }
@@ -411,7 +403,7 @@ impl<W: Write> Run<'_, '_, W> {
                 if name == "root" {
                     let (id, _) = user_identity(rec.value).map_err(bad)?;
                     if self.index.get()?.dropped_roots.contains(&id) {
-                        return self.dropped(&rec, &kind, "drop.source-root");
+                        return self.dropped(rec.line, rec.key, kind.name(), "drop.source-root");
                     }
                 }
                 ("user", patch_user(rec.value, rules).map_err(bad)?)
@@ -432,7 +424,7 @@ impl<W: Write> Run<'_, '_, W> {
                 // In a dump the database's record comes before its tables: ask the first pass
                 // only about a table met before its database record, or without one.
                 if !has_db(&self.databases) && !has_db(&self.index.get()?.dbs) {
-                    return self.dropped(&rec, &kind, "drop.orphan-table");
+                    return self.dropped(rec.line, rec.key, kind.name(), "drop.orphan-table");
                 }
                 ("table", outcome)
             }
@@ -441,7 +433,7 @@ impl<W: Write> Run<'_, '_, W> {
                 ("limiter", Outcome::Unchanged)
             }
             _ if is_invisible_name(rec.key) => {
-                return self.dropped(&rec, &kind, "drop.invisible-name");
+                return self.dropped(rec.line, rec.key, kind.name(), "drop.invisible-name");
             }
             _ => {
                 self.summary.unknown_keys += 1;
@@ -519,12 +511,19 @@ impl<W: Write> Run<'_, '_, W> {
         Ok(())
     }
 
-    fn dropped(&mut self, rec: &Record<'_>, kind: &KeyKind<'_>, rule: &'static str) -> Result<()> {
+    /// Reports a dropped record.
+    fn dropped(
+        &mut self,
+        line: u64,
+        key: &str,
+        kind: &'static str,
+        rule: &'static str,
+    ) -> Result<()> {
         self.observe(Entry {
-            line: rec.line,
-            key: rec.key,
+            line,
+            key,
             new_key: None,
-            kind: kind.name(),
+            kind,
             action: Action::Dropped,
             rule,
             changes: &[],

@@ -2,9 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::panic;
-use std::sync::mpsc::{self, SyncSender};
-use std::thread::{self, JoinHandle};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -12,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::rules::{Change, Op};
 use crate::target::Target;
+use crate::worker::Worker;
 
 /// What happened to a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -229,28 +227,23 @@ struct Tally {
 /// Bytes gathered before a block goes to the hashing thread.
 const SHA_BLOCK: usize = 256 << 10;
 
-/// The hashing thread and the block being filled for it. Dropped unfinished (an error
-/// elsewhere), it still stops and joins its thread.
+/// The hashing thread and the block being filled for it.
 struct BackgroundSha {
     block: Vec<u8>,
-    tx: Option<SyncSender<Vec<u8>>>,
-    thread: Option<JoinHandle<Sha256>>,
+    worker: Worker<Vec<u8>, Sha256>,
 }
 
 impl BackgroundSha {
     fn start() -> Self {
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
-        let thread = thread::spawn(move || {
-            let mut sha = Sha256::new();
-            for block in rx {
-                sha.update(&block);
-            }
-            sha
-        });
         BackgroundSha {
             block: Vec::with_capacity(SHA_BLOCK),
-            tx: Some(tx),
-            thread: Some(thread),
+            worker: Worker::start(4, |blocks| {
+                let mut sha = Sha256::new();
+                for block in blocks {
+                    sha.update(&block);
+                }
+                sha
+            }),
         }
     }
 
@@ -261,33 +254,14 @@ impl BackgroundSha {
             data = &data[n..];
             if self.block.len() == SHA_BLOCK {
                 let full = std::mem::replace(&mut self.block, Vec::with_capacity(SHA_BLOCK));
-                if let Some(tx) = &self.tx {
-                    // The thread only stops when `tx` is dropped.
-                    let _ = tx.send(full);
-                }
+                self.worker.send(full);
             }
         }
     }
 
-    fn finish(mut self) -> String {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(std::mem::take(&mut self.block));
-        }
-        let sha = self.join().unwrap_or_default();
-        hex(sha.finalize().as_slice())
-    }
-
-    /// Ends the thread (it hashes what it was sent) and returns its hash.
-    fn join(&mut self) -> Option<Sha256> {
-        self.tx = None;
-        let thread = self.thread.take()?;
-        Some(thread.join().unwrap_or_else(|p| panic::resume_unwind(p)))
-    }
-}
-
-impl Drop for BackgroundSha {
-    fn drop(&mut self) {
-        self.join();
+    fn finish(self) -> String {
+        self.worker.send(self.block);
+        hex(self.worker.finish().finalize().as_slice())
     }
 }
 
