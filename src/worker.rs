@@ -76,6 +76,8 @@ mod tests {
         let (done_tx, done_rx) = mpsc::channel();
         let w = Worker::start(1, move |rx: Receiver<()>| {
             for () in rx {}
+            // Slow enough that a drop that did not wait would return before this.
+            thread::sleep(std::time::Duration::from_millis(100));
             done_tx.send(()).unwrap();
         });
         w.send(());
