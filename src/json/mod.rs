@@ -1,15 +1,16 @@
 //! Raw-preserving JSON: read an object's members as untouched text, write compact JSON.
 //!
 //! Values are never parsed into `serde_json::Value`: u128 ids and every member the rules do
-//! not touch keep their exact bytes. serde_json (CnosDB's own parser) checks the text: a
-//! [`Raw`] is only ever made from text it accepted.
+//! not touch keep their exact bytes. serde_json (CnosDB's own parser) is the judge of what is
+//! valid: a [`Raw`] is only ever made from text it accepts. A faster scanner answers first for
+//! the texts it is sure of, exactly as serde_json would ([`by_serde`] is the slow path and the
+//! reference the tests and the `json` fuzz target compare it with).
+
+pub mod by_serde;
+mod scan;
 
 use std::borrow::Cow;
 use std::fmt;
-
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// The exact text of one JSON value, known to be valid JSON (no surrounding whitespace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,18 +19,13 @@ pub struct Raw<'a>(&'a str);
 impl<'a> Raw<'a> {
     /// Checks that `text` is one JSON value (whitespace around it allowed) and returns it.
     pub fn parse(text: &'a str) -> Result<Raw<'a>, String> {
-        serde_json::from_str::<&RawValue>(text)
-            .map(|raw| Raw(raw.get()))
-            .map_err(|e| format!("is not valid JSON (column {})", e.column()))
+        scan::value(text).map_or_else(|| by_serde::value(text), Ok)
     }
 
     /// The JSON value at the start of `text` (after any whitespace); what follows it is not
     /// read.
     pub fn leading(text: &'a str) -> Option<Raw<'a>> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        <&RawValue>::deserialize(&mut de)
-            .ok()
-            .map(|raw| Raw(raw.get()))
+        scan::leading(text).or_else(|| by_serde::leading(text))
     }
 
     /// The value's text.
@@ -80,9 +76,7 @@ impl<'a> Raw<'a> {
 
     /// The elements of the value, which must be an array.
     pub fn elements(self) -> Result<Vec<Raw<'a>>, String> {
-        serde_json::from_str::<Vec<&RawValue>>(self.0)
-            .map(|v| v.into_iter().map(|raw| Raw(raw.get())).collect())
-            .map_err(|_| "is not an array".to_string())
+        scan::array_elements(self.0).map_or_else(|| by_serde::elements(self.0), Ok)
     }
 }
 
@@ -99,65 +93,11 @@ pub struct Object<'a> {
     pub members: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl<'de> Deserialize<'de> for Object<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Object<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, Raw<'de>)> = Vec::new();
-                while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    if members.iter().any(|(n, _)| *n == name) {
-                        return Err(de::Error::custom(format_args!("duplicate member `{name}`")));
-                    }
-                    members.push((name, Raw(value.get())));
-                }
-                Ok(Object { members })
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 impl<'a> Object<'a> {
     /// Parses `text` as one JSON object. The error never quotes the text (it may be a secret).
     pub fn parse(text: &'a str) -> Result<Object<'a>, String> {
-        serde_json::from_str(text).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                let msg = e.to_string();
-                if msg.starts_with("duplicate member") {
-                    msg.split(" at line").next().unwrap_or("").to_string()
-                } else {
-                    "is JSON but not an object".to_string()
-                }
-            }
-            _ => format!("is not valid JSON (column {})", e.column()),
-        })
+        scan::object_members(text)
+            .map_or_else(|| by_serde::object(text), |members| Ok(Object { members }))
     }
 
     /// The raw value of member `name`.
