@@ -107,10 +107,10 @@ impl<'a> Key<'a> {
         let mut segs = [""; 8];
         let mut n = 0;
         let rest = key.strip_prefix('/').unwrap_or(key);
-        // memchr jumps from slash to slash (a key has a handful); the end closes the last
-        // segment. Faster than a byte loop chained with a final `/` or `str::split`.
+        // The slashes, eight bytes at a time (a key is short: a call of memchr per slash costs
+        // more); the end closes the last segment.
         let mut start = 0;
-        let ends = memchr::memchr_iter(b'/', rest.as_bytes()).chain(std::iter::once(rest.len()));
+        let ends = Slashes::new(rest.as_bytes()).chain(std::iter::once(rest.len()));
         for i in ends {
             if n == segs.len() || i == start {
                 return Key::unknown(key);
@@ -160,9 +160,78 @@ impl<'a> Key<'a> {
     }
 }
 
+/// The positions of the `/` bytes of a text, in order, found a word of eight bytes at a time.
+struct Slashes<'a> {
+    words: std::slice::ChunksExact<'a, u8>,
+    /// The position of the current word's first byte.
+    base: usize,
+    /// The current word's slashes not yet returned: the high bit of each such byte.
+    found: u64,
+}
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = u64::MAX / 255;
+/// The high bit of every byte of a word.
+const HIGH: u64 = ONES << 7;
+
+impl<'a> Slashes<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Slashes {
+            words: text.chunks_exact(8),
+            base: 0,
+            found: 0,
+        }
+    }
+}
+
+impl Iterator for Slashes<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.found == 0 {
+            let Some(word) = self.words.next() else {
+                // The last bytes, one at a time; they are returned once.
+                let tail = self.words.remainder();
+                let base = self.base;
+                let at = tail.iter().position(|&b| b == b'/')?;
+                self.words = tail.get(at + 1..).unwrap_or_default().chunks_exact(8);
+                self.base = base + at + 1;
+                return Some(base + at);
+            };
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            let x = u64::from_le_bytes(bytes) ^ (ONES * u64::from(b'/'));
+            // The high bit of each zero byte of `x` (exact: no carry crosses a byte).
+            self.found = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+            if self.found == 0 {
+                self.base += 8;
+            }
+        }
+        let at = self.base + (self.found.trailing_zeros() / 8) as usize;
+        self.found &= self.found - 1;
+        if self.found == 0 {
+            self.base += 8;
+        }
+        Some(at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn slashes_are_every_slash_in_order(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'/', b'a', b'.', b'0', 0xff, 0x2e, 0x00, 0x7f]),
+                0..40,
+            ),
+        ) {
+            let naive: Vec<usize> = (0..text.len()).filter(|&i| text[i] == b'/').collect();
+            proptest::prop_assert_eq!(Slashes::new(&text).collect::<Vec<_>>(), naive);
+        }
+    }
 
     fn kind(key: &str) -> KeyKind<'_> {
         Key::parse(key).kind
