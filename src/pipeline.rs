@@ -14,7 +14,7 @@ use crate::filter::{rename_cluster, Filter};
 use crate::json::{as_str, as_u128, is_null, Object};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
-use crate::source::Rereadable;
+use crate::source::{line_parts, Rereadable};
 use crate::target::Target;
 
 /// Everything `transform` can be asked to do besides the target's record rules.
@@ -153,8 +153,9 @@ impl FirstPass<'_> {
 ///
 /// Reads the input twice, at the same time: a first pass finds the users, the custom roles,
 /// the databases and the source's `root` user (which sort after the member records that name
-/// them), and whether the keys are in byte order; the second converts, and waits for the first
-/// only at the first record that needs its answer. Errors come as if the passes ran one after
+/// them), and whether the keys are in byte order, over parts of the input on as many threads as
+/// there are cores (up to 4); the second converts, and waits for the first only at the first
+/// record that needs its answer. Errors come as if the passes ran one after
 /// the other: the first pass's, else the second's. Memory stays bounded by the longest line
 /// plus 16 bytes per user and the role and database names (and each written key's fingerprint
 /// when the keys are out of byte order, or `--rename-cluster` meets several clusters). Reports
@@ -167,7 +168,7 @@ pub fn transform<S: Rereadable + ?Sized, W: Write>(
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
     thread::scope(|scope| {
-        let first = scope.spawn(|| index_source(input.reader(), opts.keep_target_root));
+        let first = scope.spawn(|| index_source(input, opts.keep_target_root));
         let mut index = FirstPass {
             thread: Some(first),
             result: None,
@@ -583,24 +584,106 @@ pub fn check_member(value: &str) -> Result<(), String> {
 ///
 /// It parses only keys with as many segments as a user, a role or a database key, and checks
 /// nothing: the second pass reads every line with [`DumpReader`] and reports each problem with
-/// its line.
-fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex> {
-    let mut index = SourceIndex {
-        sorted: true,
-        ..SourceIndex::default()
-    };
+/// its line. An input of 16 MiB or more is read in parts (whole lines), one thread each, up to
+/// one per core and four in all; the parts' answers are joined in input order.
+fn index_source<S: Rereadable + ?Sized>(input: &S, keep_target_root: bool) -> Result<SourceIndex> {
+    let io_error = |e| Error::io("reading the input", e);
+    let threads = thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let parts = line_parts(input, threads, 8 << 20).map_err(io_error)?;
+    let indexes: Vec<io::Result<PartIndex>> = thread::scope(|scope| {
+        let index_part = |range: &Range<u64>| {
+            let part = input.reader_at(range.start).take(range.end - range.start);
+            index_part(part, keep_target_root)
+        };
+        let (first, rest) = parts.split_first().unwrap_or((&(0..0), &[]));
+        let others: Vec<_> = rest
+            .iter()
+            .map(|r| scope.spawn(move || index_part(r)))
+            .collect();
+        let mut all = vec![index_part(first)];
+        all.extend(
+            others
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| panic::resume_unwind(p))),
+        );
+        all
+    });
+    let mut indexes = indexes.into_iter();
+    let mut whole = indexes.next().unwrap_or_else(|| Ok(PartIndex::new()));
+    for part in indexes {
+        whole = whole.and_then(|mut whole| {
+            whole.append(part?);
+            Ok(whole)
+        });
+    }
+    whole.map(|whole| whole.index).map_err(io_error)
+}
+
+/// What the first pass learns from a part of the input: joined in input order, the parts tell
+/// what one pass over the whole would.
+struct PartIndex {
+    index: SourceIndex,
+    /// The first and last keys of the part's records.
+    first_key: Option<Vec<u8>>,
+    last_key: Option<Vec<u8>>,
+    /// The cluster of the first key that names one.
+    first_cluster: Option<Vec<u8>>,
+}
+
+impl PartIndex {
+    /// Nothing read yet.
+    fn new() -> Self {
+        PartIndex {
+            index: SourceIndex {
+                sorted: true,
+                ..SourceIndex::default()
+            },
+            first_key: None,
+            last_key: None,
+            first_cluster: None,
+        }
+    }
+
+    /// Adds the part that follows this one.
+    fn append(&mut self, next: PartIndex) {
+        let index = &mut self.index;
+        index.sorted &= next.index.sorted
+            && match (&self.last_key, &next.first_key) {
+                (Some(last), Some(first)) => last < first,
+                _ => true,
+            };
+        index.several_clusters |= next.index.several_clusters
+            || matches!((&self.first_cluster, &next.first_cluster), (Some(a), Some(b)) if a != b);
+        index.dropped_roots.extend(next.index.dropped_roots);
+        index.users.extend(next.index.users);
+        index.roles.extend(next.index.roles);
+        for (tenant, dbs) in next.index.dbs {
+            index.dbs.entry(tenant).or_default().extend(dbs);
+        }
+        self.first_key = self.first_key.take().or(next.first_key);
+        self.last_key = next.last_key.or(self.last_key.take());
+        self.first_cluster = self.first_cluster.take().or(next.first_cluster);
+    }
+}
+
+/// The first pass over one part of the input (whole lines).
+fn index_part<R: Read>(input: R, keep_target_root: bool) -> io::Result<PartIndex> {
+    let mut part = PartIndex::new();
     let mut prev_key: Vec<u8> = Vec::new();
-    let mut first_cluster: Option<Vec<u8>> = None;
     scan_records(input, |key, value| {
+        let index = &mut part.index;
         index.sorted &= key > prev_key.as_slice();
         prev_key.clear();
         prev_key.extend_from_slice(key);
+        if part.first_key.is_none() {
+            part.first_key = Some(key.to_vec());
+        }
         // The cluster: the first segment of a key with two or more.
         let rest = key.strip_prefix(b"/").unwrap_or(key);
         let cluster = memchr::memchr(b'/', rest).map(|at| &rest[..at]);
         if let Some(cluster) = cluster.filter(|c| !c.is_empty()) {
-            match &first_cluster {
-                None => first_cluster = Some(cluster.to_vec()),
+            match &part.first_cluster {
+                None => part.first_cluster = Some(cluster.to_vec()),
                 Some(first) if first.as_slice() != cluster => index.several_clusters = true,
                 _ => {}
             }
@@ -637,9 +720,9 @@ fn index_source<R: Read>(input: R, keep_target_root: bool) -> Result<SourceIndex
             }
             _ => {}
         }
-    })
-    .map_err(|e| Error::io("reading the input", e))?;
-    Ok(index)
+    })?;
+    part.last_key = (part.first_key.is_some()).then_some(prev_key);
+    Ok(part)
 }
 
 /// A custom role: `{"id","name","system_role","additional_privileges"}`; `system_role` may be
@@ -674,4 +757,79 @@ pub fn check_limiter(value: &str) -> Result<(), String> {
 pub fn custom_role(value: &str) -> Option<String> {
     let o = Object::parse(value).ok()?;
     o.get("Custom").and_then(as_str).map(|s| s.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a test can compare of a [`SourceIndex`].
+    fn summary(i: &SourceIndex) -> String {
+        let mut users: Vec<_> = i.users.iter().collect();
+        users.sort();
+        let mut roots: Vec<_> = i.dropped_roots.iter().collect();
+        roots.sort();
+        let mut roles: Vec<_> = i.roles.iter().collect();
+        roles.sort();
+        let mut dbs: Vec<_> = i
+            .dbs
+            .iter()
+            .flat_map(|(t, d)| d.iter().map(move |d| (t, d)))
+            .collect();
+        dbs.sort();
+        format!(
+            "{users:?} {roots:?} {roles:?} {dbs:?} sorted={} several={}",
+            i.sorted, i.several_clusters
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_first_pass_in_parts_learns_what_one_pass_learns(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/c/tenants/t: {}",
+                    "/c/tenants/t/dbs/a: {}",
+                    "/c/tenants/t/dbs/b: {}",
+                    "/c/tenants/u/dbs/a: {}",
+                    "/c/tenants/t/roles/r: {}",
+                    "/c/tenants/t/members/1: {}",
+                    "/c/users/root: {\"id\":1,\"desc\":{\"password\":\"\",\"options\":{}}}",
+                    "/c/users/u: {\"id\":2,\"desc\":{\"password\":\"x\",\"options\":{}}}",
+                    "/d/users/v: {\"id\":3,\"desc\":{\"password\":\"x\",\"options\":{}}}",
+                    "/c/tenants/t/dbs/a/buckets/1: {}",
+                    "* /c/tenants/t/dbs/a/schemas/x: {}",
+                    "****** frame ******",
+                    ": no key",
+                    "",
+                ]),
+                0..24,
+            ),
+            parts in 1usize..6,
+            keep_root in proptest::bool::ANY,
+        ) {
+            let text = lines.join("\n");
+            let one = index_part(text.as_bytes(), keep_root).unwrap().index;
+            // Every line boundary is a possible start of a part: try the ones line_parts picks.
+            let split = line_parts(text.as_bytes(), parts, 1).unwrap();
+            let mut whole: Option<PartIndex> = None;
+            for range in &split {
+                let part = index_part(
+                    &text.as_bytes()[range.start as usize..range.end as usize],
+                    keep_root,
+                )
+                .unwrap();
+                match whole.as_mut() {
+                    None => whole = Some(part),
+                    Some(w) => w.append(part),
+                }
+            }
+            let whole = whole.unwrap().index;
+            proptest::prop_assert_eq!(summary(&one), summary(&whole));
+            proptest::prop_assert_eq!(
+                summary(&index_source(text.as_bytes(), keep_root).unwrap()),
+                summary(&one)
+            );
+        }
+    }
 }
