@@ -192,7 +192,8 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
     index: &mut FirstPass<'_>,
 ) -> Result<Summary> {
     let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
-    let reading = scope.spawn(move || read_records(input, opts, tx));
+    let each_dropped = observer.wants_dropped();
+    let reading = scope.spawn(move || read_records(input, opts, each_dropped, tx));
     let mut run = Run {
         opts,
         out: HashingWriter::new(output, opts.checksums),
@@ -215,7 +216,12 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
                     key,
                     value: &batch.text[value.clone()],
                 })?,
-                Fate::Dropped { kind, rule } => run.dropped(item.line, key, kind, rule)?,
+                Fate::Dropped {
+                    kind,
+                    rule,
+                    count: 1,
+                } => run.dropped(item.line, key, kind, rule)?,
+                Fate::Dropped { kind, rule, count } => run.count_dropped(kind, rule, count),
             }
         }
     }
@@ -240,8 +246,9 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
 
 /// Batches waiting between the reading and the converting thread.
 const QUEUE: usize = 4;
-/// A batch is sent when its text reaches this size.
+/// A batch is sent when its text reaches this size, or its items this number.
 const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ITEMS: usize = 1 << 14;
 
 /// Records read, as ranges of one text.
 struct Batch {
@@ -259,9 +266,12 @@ enum Fate {
     /// For the converting thread's rules (the value is in the batch).
     Convert { value: Range<usize>, offset: u64 },
     /// Dropped by the reading thread, by a target-independent rule or the filter.
+    /// `count` records in a row (more than one only when the observer does not want each
+    /// dropped record: then the key is left out).
     Dropped {
         kind: &'static str,
         rule: &'static str,
+        count: u64,
     },
 }
 
@@ -275,10 +285,12 @@ struct ReadStats {
 }
 
 /// The reading thread: every record of `input` in order, in batches, to `tx`; a key repeated
-/// on the next line is an error. Stops quietly when the converting thread has stopped.
+/// on the next line is an error. Without `each_dropped`, a run of records dropped by one rule
+/// goes as one item. Stops quietly when the converting thread has stopped.
 fn read_records<R: Read>(
     input: R,
     opts: &TransformOptions,
+    each_dropped: bool,
     tx: mpsc::SyncSender<Batch>,
 ) -> Result<ReadStats> {
     let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
@@ -310,15 +322,46 @@ fn read_records<R: Read>(
         prev_key.push_str(rec.key);
         prev_line = rec.line;
         let kind = Key::parse(rec.key).kind;
+        let dropped =
+            drop_rule(&kind).or_else(|| (!opts.filter.selects(&kind)).then_some("drop.filtered"));
+        if let (Some(rule), false) = (dropped, each_dropped) {
+            // One more of the run the last item counts, or a new run.
+            let name = kind.name();
+            match batch.items.last_mut() {
+                Some(Item {
+                    fate:
+                        Fate::Dropped {
+                            kind,
+                            rule: r,
+                            count,
+                        },
+                    ..
+                }) if (*kind, *r) == (name, rule) => *count += 1,
+                _ => batch.items.push(Item {
+                    line: rec.line,
+                    key: 0..0,
+                    fate: Fate::Dropped {
+                        kind: name,
+                        rule,
+                        count: 1,
+                    },
+                }),
+            }
+            if batch.items.len() >= BATCH_ITEMS
+                && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
+            {
+                break Ok(());
+            }
+            continue;
+        }
         let start = batch.text.len();
         batch.text.push_str(rec.key);
         let key = start..batch.text.len();
-        let dropped =
-            drop_rule(&kind).or_else(|| (!opts.filter.selects(&kind)).then_some("drop.filtered"));
         let fate = match dropped {
             Some(rule) => Fate::Dropped {
                 kind: kind.name(),
                 rule,
+                count: 1,
             },
             None => {
                 batch.text.push_str(rec.value);
@@ -333,7 +376,7 @@ fn read_records<R: Read>(
             key,
             fate,
         });
-        if batch.text.len() >= BATCH_BYTES
+        if (batch.text.len() >= BATCH_BYTES || batch.items.len() >= BATCH_ITEMS)
             && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
         {
             break Ok(());
@@ -531,15 +574,25 @@ impl<W: Write> Run<'_, '_, W> {
         })
     }
 
+    /// Counts `count` dropped records for an observer that does not want them one by one.
+    fn count_dropped(&mut self, kind: &'static str, rule: &'static str, count: u64) {
+        self.count(Action::Dropped, kind, rule, count);
+    }
+
     fn observe(&mut self, entry: Entry<'_>) -> Result<()> {
-        let (action, kind, rule, n) = &mut self.pending;
-        if (*action, *kind, *rule) == (entry.action, entry.kind, entry.rule) {
-            *n += 1;
+        self.count(entry.action, entry.kind, entry.rule, 1);
+        self.observer.entry(&entry)
+    }
+
+    /// Adds `n` records to the pending run, or flushes it and starts another.
+    fn count(&mut self, action: Action, kind: &'static str, rule: &'static str, n: u64) {
+        let pending = &mut self.pending;
+        if (pending.0, pending.1, pending.2) == (action, kind, rule) {
+            pending.3 += n;
         } else {
             self.flush_counts();
-            self.pending = (entry.action, entry.kind, entry.rule, 1);
+            self.pending = (action, kind, rule, n);
         }
-        self.observer.entry(&entry)
     }
 
     fn flush_counts(&mut self) {

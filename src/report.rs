@@ -80,6 +80,12 @@ fn changes_json<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok
 pub trait Observer {
     /// Called once per input record.
     fn entry(&mut self, entry: &Entry<'_>) -> Result<()>;
+
+    /// False when [`Observer::entry`] ignores the dropped records: the transform then counts
+    /// runs of them instead of calling it for each.
+    fn wants_dropped(&self) -> bool {
+        true
+    }
 }
 
 /// An observer that ignores everything.
@@ -88,6 +94,10 @@ pub struct NoReport;
 impl Observer for NoReport {
     fn entry(&mut self, _: &Entry<'_>) -> Result<()> {
         Ok(())
+    }
+
+    fn wants_dropped(&self) -> bool {
+        false
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cnosdb_migrate::json::Object;
 use cnosdb_migrate::pipeline::{transform, TransformOptions};
-use cnosdb_migrate::report::{Entry, Observer, Summary};
+use cnosdb_migrate::report::{Entry, NoReport, Observer, Summary};
 use cnosdb_migrate::rules::Rules;
 use cnosdb_migrate::target::Target;
 use proptest::prelude::*;
@@ -619,6 +619,17 @@ fn run_with(input: &str, opts: &TransformOptions) -> (String, Vec<E>, Summary) {
     let mut seen = Collect::default();
     let summary = transform(input.as_bytes(), &mut out, opts, &mut seen)
         .unwrap_or_else(|e| panic!("--target {t}: {e}\n{input}"));
+    // Without a report, runs of dropped records are counted, not seen one by one: the same
+    // output and totals.
+    let mut quiet = Vec::new();
+    let quiet_summary = transform(input.as_bytes(), &mut quiet, opts, &mut NoReport)
+        .unwrap_or_else(|e| panic!("--target {t}, no report: {e}\n{input}"));
+    assert_eq!(quiet, out, "--target {t}, no report");
+    assert_eq!(
+        serde_json::to_string(&quiet_summary).unwrap(),
+        serde_json::to_string(&summary).unwrap(),
+        "--target {t}, no report"
+    );
     (String::from_utf8(out).unwrap(), seen.0, summary)
 }
 
