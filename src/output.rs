@@ -12,7 +12,7 @@ use crate::worker::Worker;
 const BUFFER: usize = 256 << 10;
 
 /// How much a file output grows between two background syncs.
-const SYNC_EVERY: u64 = 16 << 20;
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// How output reaches its destination.
 enum Sink {
