@@ -324,58 +324,53 @@ fn read_records<R: Read>(
         let kind = Key::parse(rec.key).kind;
         let dropped =
             drop_rule(&kind).or_else(|| (!opts.filter.selects(&kind)).then_some("drop.filtered"));
-        if let (Some(rule), false) = (dropped, each_dropped) {
-            // One more of the run the last item counts, or a new run.
-            let name = kind.name();
-            match batch.items.last_mut() {
+        match (dropped, each_dropped) {
+            // Without a report: one more of the run the last item counts, or a new run.
+            (Some(rule), false) => match batch.items.last_mut() {
                 Some(Item {
                     fate:
                         Fate::Dropped {
-                            kind,
+                            kind: k,
                             rule: r,
                             count,
                         },
                     ..
-                }) if (*kind, *r) == (name, rule) => *count += 1,
+                }) if (*k, *r) == (kind.name(), rule) => *count += 1,
                 _ => batch.items.push(Item {
                     line: rec.line,
                     key: 0..0,
                     fate: Fate::Dropped {
-                        kind: name,
+                        kind: kind.name(),
                         rule,
                         count: 1,
                     },
                 }),
-            }
-            if batch.items.len() >= BATCH_ITEMS
-                && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
-            {
-                break Ok(());
-            }
-            continue;
-        }
-        let start = batch.text.len();
-        batch.text.push_str(rec.key);
-        let key = start..batch.text.len();
-        let fate = match dropped {
-            Some(rule) => Fate::Dropped {
-                kind: kind.name(),
-                rule,
-                count: 1,
             },
-            None => {
-                batch.text.push_str(rec.value);
-                Fate::Convert {
-                    value: key.end..batch.text.len(),
-                    offset: rec.offset,
-                }
+            _ => {
+                let start = batch.text.len();
+                batch.text.push_str(rec.key);
+                let key = start..batch.text.len();
+                let fate = match dropped {
+                    Some(rule) => Fate::Dropped {
+                        kind: kind.name(),
+                        rule,
+                        count: 1,
+                    },
+                    None => {
+                        batch.text.push_str(rec.value);
+                        Fate::Convert {
+                            value: key.end..batch.text.len(),
+                            offset: rec.offset,
+                        }
+                    }
+                };
+                batch.items.push(Item {
+                    line: rec.line,
+                    key,
+                    fate,
+                });
             }
-        };
-        batch.items.push(Item {
-            line: rec.line,
-            key,
-            fate,
-        });
+        }
         if (batch.text.len() >= BATCH_BYTES || batch.items.len() >= BATCH_ITEMS)
             && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
         {
@@ -661,15 +656,11 @@ fn index_source<S: Rereadable + ?Sized>(input: &S, keep_target_root: bool) -> Re
         );
         all
     });
-    let mut indexes = indexes.into_iter();
-    let mut whole = indexes.next().unwrap_or_else(|| Ok(PartIndex::new()));
+    let mut whole = PartIndex::new();
     for part in indexes {
-        whole = whole.and_then(|mut whole| {
-            whole.append(part?);
-            Ok(whole)
-        });
+        whole.append(part.map_err(io_error)?);
     }
-    whole.map(|whole| whole.index).map_err(io_error)
+    Ok(whole.index)
 }
 
 /// What the first pass learns from a part of the input: joined in input order, the parts tell
