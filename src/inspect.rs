@@ -1,10 +1,15 @@
 //! `inspect`: a summary of any dump (either form, either version), read in one streaming pass.
 //!
-//! Memory holds the summary only: names, counts and flags, never a whole record.
+//! Memory holds the summary (names, counts and flags) and a few ~1 MiB batches of table records
+//! on their way to the thread that parses them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read;
+use std::ops::Range;
+use std::panic;
+use std::sync::mpsc;
+use std::thread;
 
 use serde::Serialize;
 
@@ -13,6 +18,9 @@ use crate::error::Result;
 use crate::json::{as_bool, as_str, is_null, Object, Raw};
 use crate::release::{table_shape, Detector, Releases};
 use crate::rules::{is_bcrypt, TableEngine};
+
+/// A table's engine name and column count.
+type Shape = (&'static str, Option<usize>);
 
 /// How many example keys or lines a warning names.
 const EXAMPLES: usize = 3;
@@ -98,7 +106,7 @@ pub struct Inspection {
 struct Db {
     record: bool,
     buckets: u64,
-    tables: BTreeMap<String, (&'static str, Option<usize>)>,
+    tables: BTreeMap<String, Shape>,
 }
 
 #[derive(Default)]
@@ -109,8 +117,85 @@ struct Tenant {
     dbs: BTreeMap<String, Db>,
 }
 
-/// Reads a dump and summarises it.
+/// Reads a dump and summarises it. Table schemas, the costly part, are parsed on a second
+/// thread while this one reads on.
 pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
+    thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<TableBatch>(QUEUE);
+        let worker = scope.spawn(move || parse_tables(rx));
+        let mut summary = read(input, tx)?;
+        let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
+        summary.add_tables(tables);
+        Ok(summary.finish())
+    })
+}
+
+/// Table batches waiting for the parsing thread.
+const QUEUE: usize = 4;
+/// A batch is sent when its text reaches this size.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Table records, as ranges of one text: `(line, key, value)`.
+#[derive(Default)]
+struct TableBatch {
+    text: String,
+    items: Vec<(u64, Range<usize>, Range<usize>)>,
+}
+
+/// What the parsing thread learns from the tables.
+struct Tables {
+    /// `(tenant, db, table, (engine, columns))`.
+    found: Vec<(String, String, String, Shape)>,
+    /// Lines of the records that are not table schemas.
+    malformed: Vec<u64>,
+    /// The tables' release evidence.
+    detector: Detector,
+}
+
+/// The parsing thread: each table's engine, column count and release evidence.
+fn parse_tables(rx: mpsc::Receiver<TableBatch>) -> Tables {
+    let mut tables = Tables {
+        found: Vec::new(),
+        malformed: Vec::new(),
+        detector: Detector::new(),
+    };
+    for batch in rx {
+        for (line, key, value) in batch.items {
+            let key = &batch.text[key];
+            let kind = Key::parse(key).kind;
+            let KeyKind::Table { tenant, db, table } = kind else {
+                continue;
+            };
+            let (info, shape) = table_info(&batch.text[value]);
+            tables.detector.observe_shape(&kind, shape);
+            if info.0 == "?" {
+                tables.malformed.push(line);
+            }
+            tables
+                .found
+                .push((tenant.to_string(), db.to_string(), table.to_string(), info));
+        }
+    }
+    tables
+}
+
+/// Everything but the tables' details, as read.
+struct Reading {
+    form: Option<&'static str>,
+    records: u64,
+    crlf_lines: u64,
+    detector: Detector,
+    clusters: BTreeSet<String>,
+    kinds: BTreeMap<&'static str, u64>,
+    tenants: BTreeMap<String, Tenant>,
+    users: Vec<UserInfo>,
+    unknown: Vec<String>,
+    unknown_count: u64,
+    malformed: Vec<u64>,
+}
+
+/// Reads every record, sending the tables to `tx`.
+fn read<R: Read>(input: R, tx: mpsc::SyncSender<TableBatch>) -> Result<Reading> {
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
     let mut clusters = BTreeSet::new();
@@ -123,6 +208,7 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
     // Buckets are most of the records and come grouped by database: count a run of them, and
     // file the count when the run ends.
     let mut buckets: Option<(String, String, u64)> = None;
+    let mut batch = TableBatch::default();
     while let Some(rec) = reader.next_record()? {
         let key = Key::parse(rec.key);
         let kind = key.kind;
@@ -150,15 +236,17 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
                     file_buckets(&mut tenants, ended);
                 }
             },
-            KeyKind::Table { tenant, db, table } => {
-                let (info, shape) = table_info(rec.value);
-                detector.observe_shape(&kind, shape);
-                if info.0 == "?" {
-                    malformed.push(rec.line);
+            KeyKind::Table { .. } => {
+                let start = batch.text.len();
+                batch.text.push_str(rec.key);
+                batch.text.push_str(rec.value);
+                let split = start + rec.key.len();
+                batch
+                    .items
+                    .push((rec.line, start..split, split..batch.text.len()));
+                if batch.text.len() >= BATCH_BYTES && tx.send(std::mem::take(&mut batch)).is_err() {
+                    break;
                 }
-                db_entry(&mut tenants, tenant, db)
-                    .tables
-                    .insert(table.to_string(), info);
             }
             KeyKind::User { name } => match user_info(name, rec.value) {
                 Some(u) => users.push(u),
@@ -174,95 +262,143 @@ pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
         }
     }
     file_buckets(&mut tenants, buckets);
-    users.sort_by(|a, b| a.name.cmp(&b.name));
-    let detection = detector.detection();
-    let mut warnings = Vec::new();
-    let plaintext: Vec<&str> = users
-        .iter()
-        .filter(|u| u.password == "plaintext")
-        .map(|u| u.name.as_str())
-        .collect();
-    if !plaintext.is_empty() {
-        warnings.push(format!(
-            "plaintext passwords (2.3.0–2.3.3 leftovers; 2.4 cannot verify them): {}",
-            plaintext.join(", ")
-        ));
+    if !batch.items.is_empty() {
+        // A send fails only when the parsing thread panicked: its join reports that.
+        let _ = tx.send(batch);
     }
-    if unknown_count > 0 {
-        warnings.push(format!(
-            "{unknown_count} unknown keys (kept as they are by transform), e.g. {}",
-            unknown.join(", ")
-        ));
-    }
-    if detection.is_mixed() {
-        warnings.push(format!(
-            "mixed shapes: records of different releases ({})",
-            detection.kinds()
-        ));
-    }
-    if clusters.len() > 1 {
-        warnings.push(format!(
-            "{} cluster names in one dump: {}",
-            clusters.len(),
-            clusters.iter().cloned().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if !malformed.is_empty() {
-        let lines: Vec<String> = malformed
-            .iter()
-            .take(EXAMPLES)
-            .map(u64::to_string)
-            .collect();
-        warnings.push(format!(
-            "{} user or table records that do not parse, e.g. on line {}",
-            malformed.len(),
-            lines.join(", ")
-        ));
-    }
-    if reader.crlf_lines() > 0 {
-        warnings.push(format!("{} lines end in CR LF", reader.crlf_lines()));
-    }
-    Ok(Inspection {
+    Ok(Reading {
         form: reader.form().map(|f| f.name()),
-        clusters: clusters.into_iter().collect(),
         records: reader.records(),
+        crlf_lines: reader.crlf_lines(),
+        detector,
+        clusters,
         kinds,
-        release: detection.describe(),
-        release_by_kind: detection
-            .by_kind
-            .iter()
-            .map(|(k, r)| (*k, r.to_string()))
-            .collect(),
-        tenants: tenants
-            .into_iter()
-            .map(|(name, t)| TenantInfo {
-                name,
-                record: t.record,
-                members: t.members,
-                roles: t.roles,
-                databases: t
-                    .dbs
-                    .into_iter()
-                    .map(|(name, d)| DatabaseInfo {
-                        name,
-                        record: d.record,
-                        buckets: d.buckets,
-                        tables: d
-                            .tables
-                            .into_iter()
-                            .map(|(name, (engine, columns))| TableInfo {
-                                name,
-                                engine,
-                                columns,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        tenants,
         users,
-        warnings,
+        unknown,
+        unknown_count,
+        malformed,
     })
+}
+
+impl Reading {
+    /// Files the tables the parsing thread found.
+    fn add_tables(&mut self, tables: Tables) {
+        for (tenant, db, table, info) in tables.found {
+            db_entry(&mut self.tenants, &tenant, &db)
+                .tables
+                .insert(table, info);
+        }
+        self.malformed.extend(tables.malformed);
+        self.malformed.sort_unstable();
+        self.detector.absorb(tables.detector);
+    }
+
+    /// The summary.
+    fn finish(self) -> Inspection {
+        let Reading {
+            form,
+            records,
+            crlf_lines,
+            detector,
+            clusters,
+            kinds,
+            tenants,
+            mut users,
+            unknown,
+            unknown_count,
+            malformed,
+        } = self;
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        let detection = detector.detection();
+        let mut warnings = Vec::new();
+        let plaintext: Vec<&str> = users
+            .iter()
+            .filter(|u| u.password == "plaintext")
+            .map(|u| u.name.as_str())
+            .collect();
+        if !plaintext.is_empty() {
+            warnings.push(format!(
+                "plaintext passwords (2.3.0–2.3.3 leftovers; 2.4 cannot verify them): {}",
+                plaintext.join(", ")
+            ));
+        }
+        if unknown_count > 0 {
+            warnings.push(format!(
+                "{unknown_count} unknown keys (kept as they are by transform), e.g. {}",
+                unknown.join(", ")
+            ));
+        }
+        if detection.is_mixed() {
+            warnings.push(format!(
+                "mixed shapes: records of different releases ({})",
+                detection.kinds()
+            ));
+        }
+        if clusters.len() > 1 {
+            warnings.push(format!(
+                "{} cluster names in one dump: {}",
+                clusters.len(),
+                clusters.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !malformed.is_empty() {
+            let lines: Vec<String> = malformed
+                .iter()
+                .take(EXAMPLES)
+                .map(u64::to_string)
+                .collect();
+            warnings.push(format!(
+                "{} user or table records that do not parse, e.g. on line {}",
+                malformed.len(),
+                lines.join(", ")
+            ));
+        }
+        if crlf_lines > 0 {
+            warnings.push(format!("{crlf_lines} lines end in CR LF"));
+        }
+        Inspection {
+            form,
+            clusters: clusters.into_iter().collect(),
+            records,
+            kinds,
+            release: detection.describe(),
+            release_by_kind: detection
+                .by_kind
+                .iter()
+                .map(|(k, r)| (*k, r.to_string()))
+                .collect(),
+            tenants: tenants
+                .into_iter()
+                .map(|(name, t)| TenantInfo {
+                    name,
+                    record: t.record,
+                    members: t.members,
+                    roles: t.roles,
+                    databases: t
+                        .dbs
+                        .into_iter()
+                        .map(|(name, d)| DatabaseInfo {
+                            name,
+                            record: d.record,
+                            buckets: d.buckets,
+                            tables: d
+                                .tables
+                                .into_iter()
+                                .map(|(name, (engine, columns))| TableInfo {
+                                    name,
+                                    engine,
+                                    columns,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            users,
+            warnings,
+        }
+    }
 }
 
 fn entry<'m>(tenants: &'m mut BTreeMap<String, Tenant>, t: &str) -> &'m mut Tenant {
@@ -293,7 +429,7 @@ fn count(raw: Option<Raw<'_>>) -> Option<usize> {
 
 /// A table's engine and column count, `("?", None)` when it is not a table schema, and what its
 /// shape says of the release (one parse serves both).
-fn table_info(value: &str) -> ((&'static str, Option<usize>), Releases) {
+fn table_info(value: &str) -> (Shape, Releases) {
     let Ok((engine, inner)) = TableEngine::of(value) else {
         return (("?", None), Releases::ANY);
     };

@@ -244,6 +244,17 @@ impl Detector {
         }
     }
 
+    /// Takes what another detector has seen (of other records of the same dump).
+    pub fn absorb(&mut self, other: Detector) {
+        for (kind, strong) in other.by_kind {
+            let slot = self.by_kind.entry(kind).or_insert(Releases::ANY);
+            *slot = slot.and(strong);
+        }
+        if let Some(w) = other.weak {
+            self.weak = Some(self.weak.unwrap_or(Releases::ANY).and(w));
+        }
+    }
+
     /// The answer so far. Weak evidence (init-time defaults) only narrows a consistent answer.
     pub fn detection(&self) -> Detection {
         let strong = self
