@@ -560,4 +560,43 @@ mod tests {
         assert_eq!((acme.name.as_str(), acme.databases.len()), ("acme", 2));
         assert_eq!(acme.databases[0].tables[0].engine, "TSKV");
     }
+
+    #[test]
+    fn tables_over_many_batches_and_bad_records_in_line_order() {
+        // ~2.5 MiB of tables: several batches for the parsing thread; bad users before and after
+        // them and a bad table among them come back in line order.
+        let mut dump = String::from("/c/users/u: not json\n/c/tenants/t/dbs/d: {}\n");
+        let columns: Vec<String> = (0..20)
+            .map(|i| {
+                format!(r#"{{"id":{i},"name":"c{i}","column_type":"Tag","encoding":"Default"}}"#)
+            })
+            .collect();
+        for n in 0..2000 {
+            if n == 1500 {
+                dump.push_str("/c/tenants/t/dbs/d/schemas/bad: {\"Nope\":1}\n");
+            }
+            dump.push_str(&format!(
+                "/c/tenants/t/dbs/d/schemas/m{n:04}: {{\"TsKvTableSchema\":{{\"tenant\":\"t\",\
+                 \"db\":\"d\",\"name\":\"m{n:04}\",\"schema_id\":0,\"next_column_id\":20,\
+                 \"columns\":[{}]}}}}\n",
+                columns.join(",")
+            ));
+        }
+        dump.push_str("/c/users/v: not json\n");
+        assert!(dump.len() > 2 * BATCH_BYTES);
+        let i = inspect(dump.as_bytes()).unwrap();
+        let tables = &i.tenants[0].databases[0].tables;
+        assert_eq!(tables.len(), 2001);
+        assert!(tables
+            .iter()
+            .filter(|t| t.name != "bad")
+            .all(|t| (t.engine, t.columns) == ("TSKV", Some(20))));
+        let warning = i
+            .warnings
+            .iter()
+            .find(|w| w.contains("do not parse"))
+            .unwrap();
+        assert!(warning.starts_with("3 user or table records"), "{warning}");
+        assert!(warning.ends_with("on line 1, 1503, 2004"), "{warning}");
+    }
 }
