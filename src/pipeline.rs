@@ -505,6 +505,21 @@ impl<W: Write> Run<'_, '_, W> {
             Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Renamed),
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
+        if value.ends_with('\r') {
+            // Left over after the line's CR LF was read as LF (a CR CR LF line): restore would
+            // keep it in the value, and the line would end in CR LF again.
+            return Err(InputError::at(
+                rec.line,
+                format!(
+                    "{} record {}: the value ends in a carriage return (CR) before the line's \
+                     CR LF ending; restore would keep it in the value: remove it, or remove \
+                     this record",
+                    key.kind.name(),
+                    rec.key
+                ),
+            )
+            .into());
+        }
         let written_key = new_key.as_deref().unwrap_or(rec.key);
         if !self.written_settled && self.index.poll() {
             self.settle_written()?;

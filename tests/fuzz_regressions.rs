@@ -178,3 +178,25 @@ fn check_reasons_stay_on_one_line() {
         report.problems
     );
 }
+
+/// fuzz `check`: a line ending in CR CR LF left a CR at the end of the value once its CR LF was
+/// read as LF; transform wrote the value as it was (an unknown key's, kept), so the output line
+/// ended in CR LF again and check refused it (`crlf`). Transform now refuses such a value, naming
+/// its line; a plain CR LF line is still normalized.
+#[test]
+fn a_value_ending_in_a_cr_is_refused_not_written() {
+    for target in Target::ALL {
+        for input in [
+            "/c/dbs/public: {\"drop_after\":\r\r\n",
+            "/c/foo/bar: {\"x\":1}\r\r\n",
+        ] {
+            let err = transform_then_check(input, target, Some("cluster_xxx")).unwrap_err();
+            assert!(
+                err.contains("line 1:") && err.contains("carriage return"),
+                "{err}"
+            );
+        }
+        let out = transform_then_check("/c/foo/bar: {\"x\":1}\r\n", target, None).unwrap();
+        assert_eq!(out, "/c/foo/bar: {\"x\":1}\n");
+    }
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use support::*;
 
 /// `(file, exit code for each target in TARGETS order, line the error names)`.
-const CASES: [(&str, [i32; 6], Option<u64>); 17] = [
+const CASES: [(&str, [i32; 6], Option<u64>); 18] = [
     ("truncated-debug.txt", [1; 6], Some(5)),
     ("footer-only.txt", [1; 6], Some(1)),
     ("empty.txt", [0; 6], None),
@@ -17,6 +17,7 @@ const CASES: [(&str, [i32; 6], Option<u64>); 17] = [
     ("invalid-utf8-mid-file.txt", [1; 6], Some(3)),
     ("nul-byte.txt", [1; 6], Some(2)),
     ("crlf.txt", [0; 6], None),
+    ("cr-cr-lf.txt", [1; 6], Some(8)),
     ("no-separator.txt", [1; 6], Some(3)),
     ("duplicate-keys.txt", [1; 6], Some(4)),
     ("patch-not-json.txt", [1; 6], Some(3)),
