@@ -207,41 +207,30 @@ fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     (b.get(i..end)? == word).then_some(end)
 }
 
-/// The members of the JSON object `text` (whitespace around it allowed) as `(name, value)`
-/// spans, or `None` when serde_json must decide: the text is not one valid object, a name has
-/// an escape, or a name repeats.
-pub(super) fn object_members(text: &str) -> Option<Vec<(Cow<'_, str>, Raw<'_>)>> {
+/// Walks the container `text` (whitespace around it allowed) that `open` opens and `close`
+/// closes: `item` gets the index where each item starts and returns the index after it. `None`
+/// when the text is not one such container (or `item` says so).
+#[inline(always)]
+fn items(
+    text: &str,
+    open: u8,
+    close: u8,
+    mut item: impl FnMut(usize) -> Option<usize>,
+) -> Option<()> {
     let b = text.as_bytes();
-    let mut stack = Vec::new();
-    let mut members: Vec<(Cow<'_, str>, Raw<'_>)> = Vec::new();
     let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
+    if b.get(i) != Some(&open) {
         return None;
     }
     i = skip_ws(b, i + 1);
-    if b.get(i) == Some(&b'}') {
+    if b.get(i) == Some(&close) {
         i += 1;
     } else {
         loop {
-            if b.get(i) != Some(&b'"') {
-                return None;
-            }
-            let name_end = string_end(b, i + 1)?;
-            let name = text.get(i + 1..name_end - 1)?;
-            if name.contains('\\') || members.iter().any(|(n, _)| n == name) {
-                return None;
-            }
-            i = skip_ws(b, name_end);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            let start = skip_ws(b, i + 1);
-            i = value_end(b, start, &mut stack)?;
-            members.push((Cow::Borrowed(name), Raw(text.get(start..i)?)));
-            i = skip_ws(b, i);
+            i = skip_ws(b, item(i)?);
             match b.get(i) {
                 Some(b',') => i = skip_ws(b, i + 1),
-                Some(b'}') => {
+                Some(&c) if c == close => {
                     i += 1;
                     break;
                 }
@@ -249,26 +238,58 @@ pub(super) fn object_members(text: &str) -> Option<Vec<(Cow<'_, str>, Raw<'_>)>>
             }
         }
     }
-    (skip_ws(b, i) == b.len()).then_some(members)
+    (skip_ws(b, i) == b.len()).then_some(())
+}
+
+/// The members of the JSON object `text` (whitespace around it allowed) as `(name, value)`
+/// spans, or `None` when serde_json must decide: the text is not one valid object, a name has
+/// an escape, or a name repeats.
+pub(super) fn object_members(text: &str) -> Option<Vec<(Cow<'_, str>, Raw<'_>)>> {
+    let b = text.as_bytes();
+    let mut stack = Vec::new();
+    let mut members: Vec<(Cow<'_, str>, Raw<'_>)> = Vec::new();
+    items(text, b'{', b'}', |i| {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let name_end = string_end(b, i + 1)?;
+        let name = text.get(i + 1..name_end - 1)?;
+        if name.contains('\\') || members.iter().any(|(n, _)| n == name) {
+            return None;
+        }
+        let colon = skip_ws(b, name_end);
+        if b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(b, colon + 1);
+        let end = value_end(b, start, &mut stack)?;
+        members.push((Cow::Borrowed(name), Raw(text.get(start..end)?)));
+        Some(end)
+    })?;
+    Some(members)
+}
+
+/// The start and end of the JSON value at the start of `text` (after any whitespace).
+fn leading_span(text: &str) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let start = skip_ws(b, 0);
+    Some((start, value_end(b, start, &mut Vec::new())?))
 }
 
 /// The span of the one JSON value in `text` (whitespace around it allowed), or `None` when
 /// serde_json must decide.
 pub(super) fn value(text: &str) -> Option<Raw<'_>> {
-    let b = text.as_bytes();
-    let start = skip_ws(b, 0);
-    let end = value_end(b, start, &mut Vec::new())?;
-    (skip_ws(b, end) == b.len())
-        .then(|| text.get(start..end).map(Raw))
-        .flatten()
+    let (start, end) = leading_span(text)?;
+    if skip_ws(text.as_bytes(), end) != text.len() {
+        return None;
+    }
+    text.get(start..end).map(Raw)
 }
 
 /// The span of the JSON value at the start of `text` (after any whitespace), or `None` when
 /// serde_json must decide; what follows the value is not read.
 pub(super) fn leading(text: &str) -> Option<Raw<'_>> {
-    let b = text.as_bytes();
-    let start = skip_ws(b, 0);
-    let end = value_end(b, start, &mut Vec::new())?;
+    let (start, end) = leading_span(text)?;
     text.get(start..end).map(Raw)
 }
 
@@ -278,28 +299,10 @@ pub(super) fn array_elements(text: &str) -> Option<Vec<Raw<'_>>> {
     let b = text.as_bytes();
     let mut stack = Vec::new();
     let mut elements = Vec::new();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    if b.get(i) == Some(&b']') {
-        i += 1;
-    } else {
-        loop {
-            let start = i;
-            i = value_end(b, start, &mut stack)?;
-            elements.push(Raw(text.get(start..i)?));
-            i = skip_ws(b, i);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b']') => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
-            }
-        }
-    }
-    (skip_ws(b, i) == b.len()).then_some(elements)
+    items(text, b'[', b']', |start| {
+        let end = value_end(b, start, &mut stack)?;
+        elements.push(Raw(text.get(start..end)?));
+        Some(end)
+    })?;
+    Some(elements)
 }
