@@ -86,46 +86,39 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// The index after the run of ASCII digits at `i` (`i` itself when there is none).
+#[inline(always)]
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(b'0'..=b'9') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
 /// The index after the number starting at `i` (`-`? int frac? exp?).
 #[inline(always)]
 fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
     if b.get(i) == Some(&b'-') {
         i += 1;
     }
-    match *b.get(i)? {
+    i = match *b.get(i)? {
         // serde_json refuses a digit right after a leading zero (`01`), whatever follows.
         b'0' if matches!(b.get(i + 1), Some(b'0'..=b'9')) => return None,
-        b'0' => i += 1,
-        b'1'..=b'9' => {
-            i += 1;
-            while let Some(b'0'..=b'9') = b.get(i) {
-                i += 1;
-            }
-        }
+        b'0' => i + 1,
+        b'1'..=b'9' => digits_end(b, i + 1),
         _ => return None,
-    }
+    };
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        let digits = i;
-        while let Some(b'0'..=b'9') = b.get(i) {
-            i += 1;
-        }
-        if i == digits {
-            return None;
-        }
+        // At least one digit after the point.
+        i = Some(digits_end(b, i + 1)).filter(|&end| end > i + 1)?;
     }
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;
         if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
-        let digits = i;
-        while let Some(b'0'..=b'9') = b.get(i) {
-            i += 1;
-        }
-        if i == digits {
-            return None;
-        }
+        // At least one digit in the exponent.
+        i = Some(digits_end(b, i)).filter(|&end| end > i)?;
     }
     Some(i)
 }
