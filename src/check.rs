@@ -505,7 +505,7 @@ impl Checker {
         let must_change = options
             .get("must_change_password")
             .is_some_and(|raw| raw.get() == "true");
-        if must_change && self.rules.target.strict_tables() {
+        if must_change && self.rules.target.enforces_must_change_password() {
             self.push(
                 line,
                 Some(key),

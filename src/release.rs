@@ -503,13 +503,14 @@ pub struct LearnedTarget {
 }
 
 /// The rules-relevant traits of a target: targets that agree on all give the same output.
-fn behaviour(t: Target) -> (bool, bool, bool, bool, bool, DbConfig) {
+fn behaviour(t: Target) -> (bool, bool, bool, bool, bool, bool, DbConfig) {
     (
         t.tenant_has_drop_after(),
         t.structured_databases(),
         t.renamed_admin_and_schema_version(),
         t.skips_empty_user_options(),
         t.strict_tables(),
+        t.enforces_must_change_password(),
         t.default_db_config(),
     )
 }
@@ -533,9 +534,13 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
         let own = match kind {
             KeyKind::Tenant { tenant } => tenant == "cnosdb",
             KeyKind::User { name } => name == "root",
-            KeyKind::Table { .. } | KeyKind::Role { .. } => false,
+            KeyKind::Role { .. } => false,
             KeyKind::Database { tenant, db } => {
                 tenant == "cnosdb" && matches!(db, "public" | "usage_schema" | "cluster_schema")
+            }
+            // A running 2.4 writes its own metrics tables within seconds of starting.
+            KeyKind::Table { tenant, db, .. } => {
+                tenant == "cnosdb" && matches!(db, "usage_schema" | "cluster_schema")
             }
             _ => true,
         };

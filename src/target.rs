@@ -66,10 +66,16 @@ impl Target {
         self >= Target::V2_4_0_1
     }
 
-    /// TSKV tables must hold exactly the known fields, and users with
-    /// `must_change_password` are refused every statement (2.4.3+).
+    /// TSKV tables must hold exactly the known fields (2.4.3+).
     pub fn strict_tables(self) -> bool {
         self >= Target::V2_4_3
+    }
+
+    /// With authentication on, a user with `must_change_password: true` is refused every
+    /// statement but `ALTER USER` (2.4.1+: `query_server/query/src/sql/planner.rs:159` at
+    /// v2.4.1; seen on a real 2.4.1).
+    pub fn enforces_must_change_password(self) -> bool {
+        self >= Target::V2_4_1
     }
 
     /// `DatabaseConfig::default()` of this release (meaningful for 2.4.2+).

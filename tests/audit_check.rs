@@ -110,12 +110,15 @@ fn json_lines_name_line_class_and_code() {
 }
 
 #[test]
-fn must_change_password_only_hurts_2_4_3() {
-    for t in ["2.4.2", "2.4.2.1"] {
+fn must_change_password_hurts_from_2_4_1_on() {
+    // The fixture is in the 2.4.2+ shape; a real 2.4.1 already refuses such a user's statements
+    // (2.4.0 and 2.4.0.1 do not enforce the flag).
+    for t in ["2.4.2", "2.4.2.1", "2.4.3"] {
         bin()
             .args(["check", "--target", t, &fixture("must-change-password.txt")])
             .assert()
-            .success();
+            .code(1)
+            .stdout(predicates::str::contains("[must-change-password]"));
     }
 }
 

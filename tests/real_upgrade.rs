@@ -67,7 +67,11 @@ fn source(work: &Path) -> Source {
     step("2.3.5.4 answers recorded");
     // 2.3.5.4 refuses every login of a user without a password ("Password not set"), root
     // too: an installation with authentication on has given root one.
-    server.must("cnosdb", "public", "ALTER USER root SET PASSWORD = 'root-pw'");
+    server.must(
+        "cnosdb",
+        "public",
+        "ALTER USER root SET PASSWORD = 'root-pw'",
+    );
     server.root_password = "root-pw".into();
     // A meta change right before SIGTERM may be lost too.
     std::thread::sleep(std::time::Duration::from_secs(3));
@@ -129,25 +133,47 @@ fn upgrade(src: &Source, release: &str, work: &Path) -> Vec<String> {
     target.assert_no_panic("the restore");
     step(&format!("{release}: restored"));
     let mut found = Vec::new();
-    let mut compare = |what: &str, before: &BTreeMap<String, String>, after: BTreeMap<String, String>| {
-        for d in differences(release, before, &after) {
-            found.push(format!("{release} {what}: {d}"));
-        }
-    };
-    compare("after the restore", &src.metadata, installation::metadata(&target));
+    let mut compare =
+        |what: &str, before: &BTreeMap<String, String>, after: BTreeMap<String, String>| {
+            for d in differences(release, before, &after) {
+                found.push(format!("{release} {what}: {d}"));
+            }
+        };
+    compare(
+        "after the restore",
+        &src.metadata,
+        installation::metadata(&target),
+    );
     step(&format!("{release}: compared"));
     target.restart(false);
-    compare("after a restart", &src.metadata, installation::metadata(&target));
+    compare(
+        "after a restart",
+        &src.metadata,
+        installation::metadata(&target),
+    );
     step(&format!("{release}: restarted and compared"));
     target.restart(true);
     target.root_password = src.server.root_password.clone();
-    compare("with auth on", &src.privileges, installation::privileges(&target));
-    compare("with auth on", &src.metadata, installation::metadata(&target));
+    compare(
+        "with auth on",
+        &src.privileges,
+        installation::privileges(&target),
+    );
+    compare(
+        "with auth on",
+        &src.metadata,
+        installation::metadata(&target),
+    );
     step(&format!("{release}: privileges compared"));
     let stage = work.join("stage");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
         .args(["copy", "-q", p(&src.dump), "--from", &src.server.http_url()])
-        .args(["--to", &target.http_url(), "--dir", &format!("file://{}", p(&stage))])
+        .args([
+            "--to",
+            &target.http_url(),
+            "--dir",
+            &format!("file://{}", p(&stage)),
+        ])
         .args(["--password-env", "PW_OLD", "--to-password-env", "PW_NEW"])
         .args(["--report", p(&work.join("copy.jsonl"))])
         .env("PW_OLD", &src.server.root_password)
@@ -178,9 +204,26 @@ fn upgrade_on_every_release() {
         .into_iter()
         .filter(|r| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == r)))
         .collect();
-    let mut found = Vec::new();
-    for release in &releases {
-        found.extend(upgrade(&src, release, work.path()));
-    }
+    // The releases run side by side: most of the time goes to the servers' bcrypt rounds
+    // and restarts, not to this process.
+    let found: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = releases
+            .iter()
+            .map(|r| (r, scope.spawn(|| upgrade(&src, r, work.path()))))
+            .collect();
+        runs.into_iter()
+            .flat_map(|(release, run)| match run.join() {
+                Ok(found) => found,
+                Err(panic) => vec![format!(
+                    "{release}: {}",
+                    panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default()
+                )],
+            })
+            .collect()
+    });
     assert!(found.is_empty(), "{}", found.join("\n"));
 }

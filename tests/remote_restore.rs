@@ -27,11 +27,31 @@ fn records(n: usize) -> String {
         .map(|i| {
             format!(
                 "/cluster_xxx/tenants/t{i:05}: {{\"id\":{},\"name\":\"t{i:05}\",\"options\":\
-                 {{\"comment\":\"note: {i}\",\"limiter_config\":null,\"tenant_is_hidden\":false}}}}\n",
+                 {{\"comment\":\"note: {i}\",\"limiter_config\":null,\"drop_after\":null,\"tenant_is_hidden\":false}}}}\n",
                 34967873693446849787034438314352008249u128 + i as u128
             )
         })
         .collect()
+}
+
+/// What a real, fresh 2.4.3.4 meta service holds (fixtures/real/, captured from one): restore
+/// learns the target's release and freshness from it before sending anything.
+fn fresh() -> String {
+    std::fs::read_to_string("fixtures/real/v2.4.3.4-dump-fresh.txt").expect("the fresh dump")
+}
+
+/// What `srv` holds besides the fresh cluster's own records.
+fn restored(srv: &MetaServer) -> BTreeMap<String, String> {
+    let own = kv_of(&fresh());
+    srv.kv()
+        .into_iter()
+        .filter(|(k, _)| !own.contains_key(k))
+        .collect()
+}
+
+/// How many `/restore` requests `srv` got.
+fn posts(srv: &MetaServer) -> usize {
+    srv.log().iter().filter(|l| l.method == "POST").count()
 }
 
 /// The key/values of a `/dump`-form text.
@@ -71,7 +91,7 @@ fn resume_args(stderr: &str) -> Vec<String> {
 
 #[test]
 fn restores_every_record_and_sends_raw_bytes() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let dir = tempfile::tempdir().unwrap();
     let text = records(20);
     let file = write(dir.path(), "ready.txt", text.as_bytes());
@@ -82,27 +102,32 @@ fn restores_every_record_and_sends_raw_bytes() {
         stderr.contains("restored records 1..20 (20 in 1 request)"),
         "{stderr}"
     );
-    assert_eq!(srv.kv(), kv_of(&text));
+    assert_eq!(restored(&srv), kv_of(&text));
     let log = srv.log();
-    assert_eq!(log.len(), 1);
+    assert_eq!(log.len(), 2);
     assert_eq!(
         (log[0].method.as_str(), log[0].url.as_str()),
+        ("GET", "/dump"),
+        "the target's release and freshness are read first"
+    );
+    assert_eq!(
+        (log[1].method.as_str(), log[1].url.as_str()),
         ("POST", "/restore")
     );
     assert_eq!(
-        log[0].body,
+        log[1].body,
         text.as_bytes(),
         "the body is the file, byte for byte"
     );
     assert_eq!(
-        log[0].header("content-length"),
+        log[1].header("content-length"),
         Some(&*text.len().to_string())
     );
 }
 
 #[test]
 fn stdin_and_quiet() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let text = records(3);
     cmd()
         .args(["restore", "-q", &srv.url, "-"])
@@ -111,7 +136,7 @@ fn stdin_and_quiet() {
         .success()
         .stdout("")
         .stderr("");
-    assert_eq!(srv.kv(), kv_of(&text));
+    assert_eq!(restored(&srv), kv_of(&text));
 }
 
 #[test]
@@ -129,7 +154,9 @@ fn oversized_body_for_2_3_fails_then_chunks_pass() {
     assert!(text.len() > 256 << 10);
     let file = write(dir.path(), "big.txt", text.as_bytes());
     let path = file.to_str().unwrap();
-    let (code, _, stderr) = run(&["restore", &srv.url, path]);
+    // restore reads a 2.4 target's release from its /dump; a 2.3 target takes only
+    // unchecked files.
+    let (code, _, stderr) = run(&["restore", &srv.url, path, "--no-check"]);
     assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("HTTP 413") && stderr.contains("--chunk-records"),
@@ -141,11 +168,19 @@ fn oversized_body_for_2_3_fails_then_chunks_pass() {
     );
     assert!(srv.kv().is_empty());
 
-    let (code, _, stderr) = run(&["restore", &srv.url, path, "--chunk-records", "500"]);
+    let (code, _, stderr) = run(&[
+        "restore",
+        &srv.url,
+        path,
+        "--chunk-records",
+        "500",
+        "--no-check",
+    ]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("(2000 in 4 requests)"), "{stderr}");
     assert_eq!(srv.kv(), kv_of(&text));
     let sizes: Vec<usize> = srv.log()[1..].iter().map(|l| l.body.len()).collect();
+    assert_eq!(sizes.len(), 4);
     assert!(sizes.iter().all(|&n| n < 256 << 10), "{sizes:?}");
 }
 
@@ -157,7 +192,7 @@ fn follower_answer_is_a_failure_pointing_at_the_leader() {
             follower: true,
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ready.txt", records(5).as_bytes());
@@ -173,7 +208,7 @@ fn follower_answer_is_a_failure_pointing_at_the_leader() {
         stderr.contains("records 1..5 may be partly applied"),
         "{stderr}"
     );
-    assert!(srv.kv().is_empty());
+    assert!(restored(&srv).is_empty());
 }
 
 #[test]
@@ -184,7 +219,7 @@ fn mid_file_failure_then_resume_applies_everything_exactly() {
             fail_at_record: Some(5),
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
     let dir = tempfile::tempdir().unwrap();
     let text = records(10);
@@ -219,7 +254,7 @@ fn mid_file_failure_then_resume_applies_everything_exactly() {
         "{stderr}"
     );
     assert_eq!(
-        srv.kv(),
+        restored(&srv),
         kv_of(&text),
         "every record, with the file's value"
     );
@@ -234,7 +269,7 @@ fn failure_without_chunks_resumes_from_the_start() {
             fail_at_record: Some(2),
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
     let dir = tempfile::tempdir().unwrap();
     let text = records(4);
@@ -259,7 +294,7 @@ fn failure_without_chunks_resumes_from_the_start() {
         "{resume:?}"
     );
     cmd().args(&resume).assert().success();
-    assert_eq!(srv.kv(), kv_of(&text));
+    assert_eq!(restored(&srv), kv_of(&text));
 }
 
 #[test]
@@ -270,7 +305,7 @@ fn a_wrong_total_is_a_failure() {
             wrong_total: Some(2),
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ready.txt", records(3).as_bytes());
@@ -294,32 +329,55 @@ fn statuses_and_connection_failures() {
             status: Some(500),
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
-    let (code, _, stderr) = run(&["restore", &srv.url, path]);
+    // The stand-in answers 500 to its /dump too: --no-check reaches the POST.
+    let (code, _, stderr) = run(&["restore", &srv.url, path, "--no-check"]);
     assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("HTTP 500") && stderr.contains("may be partly applied"),
         "{stderr}"
     );
+    let (code, _, stderr) = run(&["restore", &srv.url, path]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("GET ")
+            && stderr.contains("HTTP 500")
+            && stderr.contains("nothing was sent"),
+        "{stderr}"
+    );
 
     let singleton = MetaServer::start(Version::V23Singleton, Behaviour::default(), "");
-    let (code, _, stderr) = run(&["restore", &singleton.url, path]);
+    let (code, _, stderr) = run(&["restore", &singleton.url, path, "--no-check"]);
     assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("HTTP 404") && stderr.contains("records 1..3 were not applied"),
         "{stderr}"
     );
+    let sent = posts(&singleton);
+    let (code, _, stderr) = run(&["restore", &singleton.url, path]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 404") && stderr.contains("nothing was sent"),
+        "{stderr}"
+    );
+    assert_eq!(posts(&singleton), sent);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let (code, _, stderr) = run(&["restore", &format!("127.0.0.1:{port}"), path]);
+    let (code, _, stderr) = run(&["restore", &format!("127.0.0.1:{port}"), path, "--no-check"]);
     assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("refused") && stderr.contains("records 1..3 were not applied"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["restore", &format!("127.0.0.1:{port}"), path]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("nothing was sent"),
         "{stderr}"
     );
 }
@@ -332,17 +390,19 @@ fn slow_server_hits_the_read_timeout() {
             stall: Some(Duration::from_secs(10)),
             ..Default::default()
         },
-        "",
+        &fresh(),
     );
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ready.txt", records(3).as_bytes());
     let started = Instant::now();
+    // The stand-in stalls its /dump too: --no-check goes straight to the POST.
     let (code, _, stderr) = run(&[
         "restore",
         &srv.url,
         file.to_str().unwrap(),
         "--read-timeout",
         "1",
+        "--no-check",
     ]);
     assert_eq!(code, Some(4), "{stderr}");
     assert!(
@@ -355,7 +415,7 @@ fn slow_server_hits_the_read_timeout() {
 
 #[test]
 fn files_that_are_not_restore_ready_are_refused_before_sending() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let dir = tempfile::tempdir().unwrap();
     let debug = meta_server::debug_text(Version::V23, &kv_of(&records(2)));
     let cases: [(&str, &[u8], &str); 4] = [
@@ -379,12 +439,12 @@ fn files_that_are_not_restore_ready_are_refused_before_sending() {
         "2.9",
     ]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(srv.log().is_empty(), "nothing was sent");
+    assert_eq!(posts(&srv), 0, "nothing was sent");
 }
 
 #[test]
 fn target_runs_the_full_check_before_sending() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let (code, _, stderr) = run(&[
         "restore",
         &srv.url,
@@ -395,7 +455,7 @@ fn target_runs_the_full_check_before_sending() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("[drop.auto-incr-id]"), "{stderr}");
     assert!(stderr.contains("found"), "{stderr}");
-    assert!(srv.log().is_empty(), "nothing was sent");
+    assert_eq!(posts(&srv), 0, "nothing was sent");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ready.txt");
     let converted = cmd()
@@ -419,12 +479,12 @@ fn target_runs_the_full_check_before_sending() {
         "2.4.3",
     ]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(!srv.log().is_empty(), "the checked file was sent");
+    assert_eq!(posts(&srv), 1, "the checked file was sent");
 }
 
 #[test]
 fn no_check_sends_anyway_and_counts_like_the_server() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let dir = tempfile::tempdir().unwrap();
     // Blank and separator-less lines are skipped by the server; a CR stays in the value.
     let file = write(dir.path(), "odd.txt", b"/a: 1\r\njunk\n\n/b: x: y");
@@ -440,7 +500,7 @@ fn no_check_sends_anyway_and_counts_like_the_server() {
         stderr.contains("warning: --no-check"),
         "loud even with -q: {stderr}"
     );
-    let kv = srv.kv();
+    let kv = restored(&srv);
     assert_eq!(kv.len(), 2);
     assert_eq!(kv["/a"], "1\r");
     assert_eq!(kv["/b"], "x: y");
@@ -461,7 +521,7 @@ fn strict_utf8_of_2_3_is_reported() {
 
 #[test]
 fn dry_run_sends_nothing() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ready.txt", records(5).as_bytes());
     let (code, stdout, stderr) = run(&[
@@ -485,12 +545,12 @@ fn dry_run_sends_nothing() {
         !stdout.contains("tenant_is_hidden"),
         "values are never printed"
     );
-    assert!(srv.log().is_empty());
+    assert_eq!(posts(&srv), 0);
 }
 
 #[test]
 fn usage_errors() {
-    let srv = MetaServer::start(Version::V24, Behaviour::default(), "");
+    let srv = MetaServer::start(Version::V24, Behaviour::default(), &fresh());
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ready.txt", records(3).as_bytes());
     let path = file.to_str().unwrap();
@@ -504,5 +564,5 @@ fn usage_errors() {
         let (code, _, stderr) = run(&args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
     }
-    assert!(srv.log().is_empty());
+    assert_eq!(posts(&srv), 0);
 }

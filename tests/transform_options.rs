@@ -294,7 +294,7 @@ fn plaintext_passwords_fail_refuses_and_names_the_user_not_the_secret() {
 }
 
 #[test]
-fn keep_must_change_password_keeps_it_for_2_4_3_only() {
+fn keep_must_change_password_keeps_it_from_2_4_1_on() {
     let input = full_without_plaintext();
     let carol = "/cluster_xxx/users/carol";
     let base = default_run("2.4.3");
@@ -320,8 +320,19 @@ fn keep_must_change_password_keeps_it_for_2_4_3_only() {
     );
     let changes = report.of(carol)["changes"].to_string();
     assert!(!changes.contains("must_change_password"), "{changes}");
-    // Older targets never clear it, so the flag changes nothing there.
-    for t in ["2.4.0", "2.4.0.1", "2.4.1", "2.4.2", "2.4.2.1"] {
+    // 2.4.1+ enforce the flag, so it is cleared unless kept.
+    for t in ["2.4.1", "2.4.2", "2.4.2.1"] {
+        let cleared = default_run(t);
+        assert!(!value_of(&cleared, carol)
+            .unwrap()
+            .contains("must_change_password"));
+        let (out, _) = ok(&input, &["--target", t, "--keep-must-change-password"]);
+        assert!(value_of(&out, carol)
+            .unwrap()
+            .contains("\"must_change_password\":true"));
+    }
+    // 2.4.0 and 2.4.0.1 never enforce it, so the flag changes nothing there.
+    for t in ["2.4.0", "2.4.0.1"] {
         let (out, _) = ok(&input, &["--target", t, "--keep-must-change-password"]);
         assert_eq!(out, baseline(t), "{t}");
         assert!(value_of(&out, carol)

@@ -13,7 +13,8 @@ use crate::remote::meta::{Endpoint, MetaClient, Timeouts};
 
 /// Default `--connect-timeout`, seconds.
 pub const CONNECT_TIMEOUT: f64 = 10.0;
-const READ_TIMEOUT: f64 = 60.0;
+/// Seconds to wait for each read of a dump, by default.
+pub const READ_TIMEOUT: f64 = 60.0;
 
 /// Arguments of `fetch`.
 #[derive(Debug, Args)]

@@ -28,13 +28,22 @@ pub struct RestoreArgs {
     /// The restore-ready file (what `transform` wrote); `-` or absent for stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// The 2.4.x release the file is for (2.4.0 … 2.4.3): runs the full `check` for it before
-    /// sending. Without it only the restore-ready text checks run.
-    #[arg(long, value_name = "VERSION")]
+    /// The 2.4.x release the file is for (2.4.0 … 2.4.3). Without it (and without
+    /// --target-from) the release is learned from the server's own /dump. Either way the
+    /// full `check` for it runs before anything is sent, and the server must run it.
+    #[arg(long, value_name = "VERSION", conflicts_with = "target_from")]
     pub target: Option<Target>,
-    /// Send without any offline check (not recommended: a /debug or CRLF file is restored
-    /// as junk keys without an error).
-    #[arg(long, conflicts_with = "target")]
+    /// Learn the release from a dump of the new cluster taken before (as transform and check
+    /// do).
+    #[arg(long, value_name = "FRESH_DUMP")]
+    pub target_from: Option<PathBuf>,
+    /// Restore into a cluster that already holds tenants, users or tables of its own (refused
+    /// otherwise: the records would merge into what it has).
+    #[arg(long)]
+    pub merge: bool,
+    /// Send without any check (not recommended: a /debug or CRLF file is restored as junk
+    /// keys, and records the server cannot read break it, without an error).
+    #[arg(long, conflicts_with_all = ["target", "target_from", "merge"])]
     pub no_check: bool,
     /// Send N records per request (a 2.3.0–2.3.5.3 server rejects bodies over 256 KiB).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -64,11 +73,13 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
     let file = open_file(&args)?;
     if args.no_check {
         eprintln!(
-            "cnosdb-migrate: warning: --no-check: sending without the offline checks; \
+            "cnosdb-migrate: warning: --no-check: sending without any check; \
              whatever the file holds is written to the meta store as it is"
         );
     } else {
-        check(&file, &args)?;
+        check_text(&file, &args)?;
+        let target = learn_target(&args, &endpoint)?;
+        check_for(&file, &args, target)?;
     }
     let start = args.resume_from.unwrap_or(1);
     let plan = records::plan(reader_at(&file, 0)?, args.chunk_records, start)
@@ -128,9 +139,91 @@ fn reader_at(file: &File, offset: u64) -> Result<File> {
     Ok(f)
 }
 
-/// The offline checks: the restore-ready text checks (a complete `/dump`-form file with LF
-/// line endings), then with `--target` the full `check` for that release.
-fn check(file: &File, args: &RestoreArgs) -> Result<()> {
+/// The release and cluster to check the file for: from `--target` or `--target-from`, and
+/// from the server's own `/dump`, which must agree and (unless `--merge` or `--resume-from`)
+/// show a fresh cluster. A dry run with a named target does not ask the server.
+fn learn_target(args: &RestoreArgs, endpoint: &Endpoint) -> Result<(Target, Option<String>)> {
+    let named = match (&args.target, &args.target_from) {
+        (Some(t), _) => Some((*t, None)),
+        (None, Some(path)) => {
+            let f = File::open(path)
+                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let learned = crate::release::learn_target(f, path)?;
+            Some((learned.target, learned.cluster))
+        }
+        (None, None) => None,
+    };
+    if args.dry_run {
+        if let Some(named) = named {
+            return Ok(named);
+        }
+    }
+    let server = read_server(args, endpoint)?;
+    let url = endpoint.service_dump().dump_url();
+    if let Some((target, _)) = named {
+        if target != server.target {
+            return Err(Error::Usage(format!(
+                "the file is for CnosDB {target}, but the server at {url} runs {} (it converts \
+                 as {}); transform the 2.3 dump for that release",
+                server.detected, server.target
+            )));
+        }
+    }
+    if !server.not_fresh.is_empty() && !args.merge && args.resume_from.is_none() {
+        return Err(Error::Usage(format!(
+            "the cluster at {url} is not fresh: it holds e.g. {}; the restore would merge \
+             into what it has. Restore into a fresh cluster, or pass --merge to merge",
+            server.not_fresh.join(", ")
+        )));
+    }
+    if !args.quiet {
+        eprintln!(
+            "cnosdb-migrate: {url} runs CnosDB {} (target {}){}",
+            server.detected,
+            server.target,
+            if server.not_fresh.is_empty() {
+                ", a fresh cluster"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok((server.target, server.cluster))
+}
+
+/// Reads the server's `/dump` (into a private temporary file) and learns its release.
+fn read_server(args: &RestoreArgs, endpoint: &Endpoint) -> Result<crate::release::LearnedTarget> {
+    let dump = endpoint.service_dump();
+    let client = MetaClient::new(Timeouts {
+        connect: args
+            .connect_timeout
+            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
+        read: Duration::from_secs_f64(super::fetch::READ_TIMEOUT),
+    });
+    let mut spool = tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
+    let before_sending = |e: Error| match e {
+        Error::Remote(m) => Error::Remote(format!(
+            "{m}\n(reading the target's release and contents before sending; nothing was sent)"
+        )),
+        other => other,
+    };
+    client
+        .download(&dump)
+        .and_then(|d| d.save(&mut spool, &mut |_| {}))
+        .map_err(before_sending)?;
+    spool
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("rereading the server's dump", e))?;
+    let url = dump.dump_url();
+    crate::release::learn_target(spool, std::path::Path::new(&url)).map_err(|e| {
+        Error::Usage(format!(
+            "cannot tell which release the server at {url} runs, so nothing was sent: {e}"
+        ))
+    })
+}
+
+/// The restore-ready text checks: a complete `/dump`-form file with LF line endings.
+fn check_text(file: &File, args: &RestoreArgs) -> Result<()> {
     let name = input_name(args);
     let mut reader = DumpReader::new(reader_at(file, 0)?);
     let mut first_crlf = None;
@@ -163,28 +256,39 @@ fn check(file: &File, args: &RestoreArgs) -> Result<()> {
     if reader.records() == 0 {
         return fail(1, "it holds no record".into());
     }
-    if let Some(target) = args.target {
-        let report = crate::check::check(reader_at(file, 0)?, target, None)?;
-        if let Some(first) = report.problems.first() {
-            for p in &report.problems {
-                eprintln!(
-                    "line {} [{}] {}: {}",
-                    p.line,
-                    p.code,
-                    p.key.as_deref().unwrap_or("-"),
-                    p.reason
-                );
-            }
-            return fail(
-                first.line,
-                format!(
-                    "`check --target {target}` found {} problem(s), listed above; nothing was sent",
-                    report.problems.len()
-                ),
-            );
-        }
-    }
     Ok(())
+}
+
+/// The full `check` of the file for `target` (and the target's cluster name, when known).
+fn check_for(
+    file: &File,
+    args: &RestoreArgs,
+    (target, cluster): (Target, Option<String>),
+) -> Result<()> {
+    let name = input_name(args);
+    let fail = |line, msg: String| -> Result<()> {
+        Err(InputError::at(line, format!("{name} is not restore-ready: {msg}")).into())
+    };
+    let report = crate::check::check(reader_at(file, 0)?, target, cluster.as_deref())?;
+    let Some(first) = report.problems.first() else {
+        return Ok(());
+    };
+    for p in &report.problems {
+        eprintln!(
+            "line {} [{}] {}: {}",
+            p.line,
+            p.code,
+            p.key.as_deref().unwrap_or("-"),
+            p.reason
+        );
+    }
+    fail(
+        first.line,
+        format!(
+            "`check --target {target}` found {} problem(s), listed above; nothing was sent",
+            report.problems.len()
+        ),
+    )
 }
 
 fn print_plan(url: &str, plan: &Plan, start: u64) {
@@ -293,6 +397,12 @@ fn resume_command(args: &RestoreArgs, record: u64) -> String {
     }
     if let Some(t) = args.target {
         words.push(format!("--target {t}"));
+    }
+    if let Some(p) = &args.target_from {
+        words.push(format!(
+            "--target-from {}",
+            shell_word(&p.display().to_string())
+        ));
     }
     if args.no_check {
         words.push("--no-check".to_string());

@@ -56,7 +56,7 @@ pub struct ConvertArgs {
     /// What to do with a password that is not a bcrypt hash (2.3.0–2.3.3 leftovers).
     #[arg(long, value_enum, default_value = "hash", value_name = "POLICY")]
     pub plaintext_passwords: PlaintextPolicy,
-    /// Keep `must_change_password` on users for 2.4.3 (which then refuses their statements
+    /// Keep `must_change_password` on users for 2.4.1+ (which then refuses their statements
     /// until they change their password).
     #[arg(long)]
     pub keep_must_change_password: bool,

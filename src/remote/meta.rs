@@ -93,6 +93,14 @@ impl Endpoint {
         }
     }
 
+    /// The same service's `/dump`, whatever path this endpoint names.
+    pub fn service_dump(&self) -> Endpoint {
+        Endpoint {
+            origin: self.origin.clone(),
+            path: Some("/dump".into()),
+        }
+    }
+
     fn names_dump(&self) -> bool {
         self.path.as_deref().is_none_or(|p| p.ends_with("/dump"))
     }

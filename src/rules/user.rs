@@ -118,7 +118,7 @@ pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
             }
         }
         let clear = field == "must_change_password"
-            && target.strict_tables()
+            && target.enforces_must_change_password()
             && !rules.keep_must_change_password
             && raw.is_some_and(|r| r.get() == "true");
         let path = format!("options.{field}");
@@ -182,7 +182,7 @@ mod tests {
         );
         assert_eq!(
             text(root23, Target::V2_4_1),
-            r#"{"id":15171639751348486842584338881416034150,"name":"root","options":{"hash_password":null,"must_change_password":true,"comment":"system admin"},"is_root_admin":true}"#
+            r#"{"id":15171639751348486842584338881416034150,"name":"root","options":{"hash_password":null,"comment":"system admin"},"is_root_admin":true}"#
         );
         assert_eq!(
             text(root23, Target::V2_4_3),

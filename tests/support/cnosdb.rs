@@ -203,7 +203,9 @@ impl Server {
             root_password: String::new(),
             seen_panics: 0,
         };
-        s.launch();
+        if let Err(e) = s.launch() {
+            panic!("{e}:\n{}", s.log_tail(60));
+        }
         s
     }
 
@@ -243,7 +245,10 @@ impl Server {
             .replace("@RUNDIR@", &self.dir.path().display().to_string())
             .replace("127.0.0.1:8901", &format!("127.0.0.1:{meta}"))
             .replace("port = 8901", &format!("port = {meta}"))
-            .replace("auth_enabled = false", &format!("auth_enabled = {}", self.auth));
+            .replace(
+                "auth_enabled = false",
+                &format!("auth_enabled = {}", self.auth),
+            );
         for (from, to) in [
             (8902, http),
             (8903, grpc),
@@ -251,7 +256,10 @@ impl Server {
             (8905, tcp),
             (8906, vector),
         ] {
-            text = text.replace(&format!("_listen_port = {from}"), &format!("_listen_port = {to}"));
+            text = text.replace(
+                &format!("_listen_port = {from}"),
+                &format!("_listen_port = {to}"),
+            );
         }
         text
     }
@@ -260,7 +268,7 @@ impl Server {
         self.dir.path().join("server.out")
     }
 
-    fn launch(&mut self) {
+    fn launch(&mut self) -> Result<(), String> {
         let config = self.dir.path().join("config.toml");
         fs::write(&config, self.config()).unwrap();
         let log = fs::OpenOptions::new()
@@ -269,8 +277,14 @@ impl Server {
             .open(self.log_file())
             .unwrap();
         let (bin, args): (PathBuf, Vec<&str>) = match self.mode {
-            Mode::Singleton => (binary(&self.release, "cnosdb"), vec!["run", "-M", "singleton"]),
-            Mode::DataNode { .. } => (binary(&self.release, "cnosdb"), vec!["run", "-M", "query_tskv"]),
+            Mode::Singleton => (
+                binary(&self.release, "cnosdb"),
+                vec!["run", "-M", "singleton"],
+            ),
+            Mode::DataNode { .. } => (
+                binary(&self.release, "cnosdb"),
+                vec!["run", "-M", "query_tskv"],
+            ),
             Mode::Meta => (binary(&self.release, "cnosdb-meta"), vec![]),
         };
         let child = Command::new(bin)
@@ -284,33 +298,38 @@ impl Server {
             .spawn()
             .expect("starting cnosdb");
         self.child = Some(child);
-        self.wait_ready();
-        self.assert_loopback_only();
+        let ready = self.wait_ready();
+        if ready.is_ok() {
+            self.assert_loopback_only();
+        }
+        ready
     }
 
-    fn wait_ready(&mut self) {
-        let (url, limit) = match self.mode {
-            Mode::Meta => (format!("{}/debug", self.meta_url()), 120),
-            _ => (format!("{}/api/v1/ping", self.http_url()), 120),
+    /// Waits until the server answers; fails when it exits, logs a panic, or takes 120 s.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let url = match self.mode {
+            Mode::Meta => format!("{}/debug", self.meta_url()),
+            _ => format!("{}/api/v1/ping", self.http_url()),
         };
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "CnosDB {} exited at start ({status}):\n{}",
-                    self.release,
-                    self.log_tail(60)
-                );
+                return Err(format!(
+                    "CnosDB {} exited at start ({status})",
+                    self.release
+                ));
+            }
+            if self.panics().len() > self.seen_panics {
+                return Err(format!("CnosDB {} panicked at start", self.release));
             }
             if matches!(http_get(&url), Ok((200, _))) {
-                return;
+                return Ok(());
             }
-            if start.elapsed() > Duration::from_secs(limit) {
-                panic!(
-                    "CnosDB {} did not answer {url} within {limit} s:\n{}",
-                    self.release,
-                    self.log_tail(60)
-                );
+            if start.elapsed() > Duration::from_secs(120) {
+                return Err(format!(
+                    "CnosDB {} did not answer {url} within 120 s",
+                    self.release
+                ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -340,7 +359,31 @@ impl Server {
         self.terminate();
         self.assert_no_panic("stopping");
         self.auth = auth;
-        self.launch();
+        if let Err(e) = self.launch() {
+            panic!("{e} (a restart):\n{}", self.log_tail(60));
+        }
+    }
+
+    /// Restarts as [`Server::restart`] does, but hands back a failed start (and the panics
+    /// it logged, which then no longer fail the test) instead of panicking.
+    pub fn try_restart(&mut self, auth: bool) -> Result<(), Vec<String>> {
+        self.terminate();
+        self.auth = auth;
+        let started = self.launch();
+        let panics = self.take_panics();
+        match started {
+            Ok(()) if panics.is_empty() => Ok(()),
+            Ok(()) => Err(panics),
+            Err(e) => Err(std::iter::once(e).chain(panics).collect()),
+        }
+    }
+
+    /// The `panicked at` lines logged since the last look; they no longer fail the test.
+    pub fn take_panics(&mut self) -> Vec<String> {
+        let all = self.panics();
+        let new = all[self.seen_panics.min(all.len())..].to_vec();
+        self.seen_panics = all.len();
+        new
     }
 
     /// Stops the process: SIGTERM, then SIGKILL after 30 s.
@@ -422,14 +465,18 @@ impl Server {
         statement: &str,
     ) -> Result<String, (u16, String)> {
         let url = format!("{}/api/v1/sql?tenant={tenant}&db={db}", self.http_url());
-        http_post(&url, Some((user, password)), "application/csv", statement.as_bytes())
+        http_post(
+            &url,
+            Some((user, password)),
+            "application/csv",
+            statement.as_bytes(),
+        )
     }
 
     /// `statement` as root, which must succeed.
     pub fn must(&self, tenant: &str, db: &str, statement: &str) -> String {
-        self.sql(tenant, db, statement).unwrap_or_else(|(s, b)| {
-            panic!("CnosDB {}: {statement}: HTTP {s} {b}", self.release)
-        })
+        self.sql(tenant, db, statement)
+            .unwrap_or_else(|(s, b)| panic!("CnosDB {}: {statement}: HTTP {s} {b}", self.release))
     }
 
     /// Writes line protocol into `tenant`/`db`, which must succeed.
@@ -444,7 +491,10 @@ impl Server {
             "text/plain",
             body.as_bytes(),
         ) {
-            panic!("CnosDB {}: write into {tenant}.{db}: HTTP {s} {b}", self.release);
+            panic!(
+                "CnosDB {}: write into {tenant}.{db}: HTTP {s} {b}",
+                self.release
+            );
         }
     }
 

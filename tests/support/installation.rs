@@ -160,7 +160,11 @@ fn write_rows(s: &Server, now: i64) {
     s.write_lines("cnosdb", "ops", "us", &m);
     let mut p = String::new();
     for i in 0..10i64 {
-        p.push_str(&format!("plain_pub,t=t{} v={i}i {}\n", i % 2, now - i * DAY_NS));
+        p.push_str(&format!(
+            "plain_pub,t=t{} v={i}i {}\n",
+            i % 2,
+            now - i * DAY_NS
+        ));
     }
     s.write_lines("cnosdb", "public", "ns", &p);
     let mut l = String::new();
@@ -187,8 +191,16 @@ pub fn metadata(s: &Server) -> BTreeMap<String, String> {
         ask(tenant, "public", "SHOW DATABASES");
         ask(tenant, "public", "SELECT * FROM information_schema.roles");
         ask(tenant, "public", "SELECT * FROM information_schema.members");
-        ask(tenant, "public", "SELECT * FROM information_schema.database_privileges");
-        ask(tenant, "public", "SELECT * FROM information_schema.databases");
+        ask(
+            tenant,
+            "public",
+            "SELECT * FROM information_schema.database_privileges",
+        );
+        ask(
+            tenant,
+            "public",
+            "SELECT * FROM information_schema.databases",
+        );
         ask(tenant, "public", "SELECT * FROM information_schema.tables");
         ask(tenant, "public", "SELECT * FROM information_schema.columns");
     }
@@ -217,7 +229,11 @@ pub fn privileges(s: &Server) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let probes: &[(&str, &str, &str)] = &[
         ("acme", "sensors", "SELECT count(*) FROM air"),
-        ("acme", "plain", "INSERT INTO probe (time, who, v) VALUES (now(), 'probe', 1)"),
+        (
+            "acme",
+            "plain",
+            "INSERT INTO probe (time, who, v) VALUES (now(), 'probe', 1)",
+        ),
         ("acme", "plain", "SELECT count(*) FROM lp_made"),
         ("acme", "nanos", "SELECT count(*) FROM events"),
         ("acme", "public", "CREATE DATABASE probe_db"),
@@ -265,7 +281,11 @@ pub fn contents(s: &Server) -> BTreeMap<String, String> {
             .chain(tags.iter().copied())
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = s.must(tenant, db, &format!("SELECT * FROM {table} ORDER BY {order}"));
+        let rows = s.must(
+            tenant,
+            db,
+            &format!("SELECT * FROM {table} ORDER BY {order}"),
+        );
         let hash: String = Sha256::digest(rows.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -273,7 +293,10 @@ pub fn contents(s: &Server) -> BTreeMap<String, String> {
         let stats = stats.lines().nth(1).unwrap_or("").to_string();
         out.insert(
             format!("{tenant}.{db}.{table}"),
-            format!("{stats} rows={} sha256={hash}", rows.lines().count().saturating_sub(1)),
+            format!(
+                "{stats} rows={} sha256={hash}",
+                rows.lines().count().saturating_sub(1)
+            ),
         );
     }
     out
@@ -316,8 +339,9 @@ const ADDED_COLUMNS: [&str; 6] = [
 /// - the `cnosdb` tenant's `usage_schema` and `cluster_schema` are the target's own
 ///   (`drop.system-db`), so their rows are not compared;
 /// - tenant options gain `tenant_is_hidden: false` and (2.4.0.1+) `drop_after: null`;
-/// - user options: `password` is `hash_password`; on 2.4.3.x `must_change_password: true` is
-///   gone (cleared by default, docs/transform-rules.md "User");
+/// - user options: `password` is `hash_password`; `must_change_password: true` is
+///   gone on 2.4.1+ (cleared by default, docs/transform-rules.md "User");
+/// - 2.4.0 lists unset user options as `null`;
 /// - an empty answer is empty whether or not it has a header line.
 pub fn differences(
     release: &str,
@@ -346,7 +370,8 @@ fn normalized(release: &str, answer: &str, is_after: bool) -> Vec<String> {
     };
     let mut rows: Vec<String> = lines
         .filter(|row| {
-            !row.iter().any(|v| v == "usage_schema" || v == "cluster_schema")
+            !row.iter()
+                .any(|v| v == "usage_schema" || v == "cluster_schema")
         })
         .map(|row| {
             header
@@ -380,15 +405,24 @@ fn value(release: &str, column: &str, v: &str, is_after: bool) -> String {
             if let Some(p) = o.remove("password") {
                 o.insert("hash_password".into(), p);
             }
-            if release.starts_with("2.4.3") && o.get("must_change_password") == Some(&true.into())
+            if release != "2.4.0"
+                && release != "2.4.0.1"
+                && o.get("must_change_password") == Some(&true.into())
             {
                 o.remove("must_change_password");
             }
             serde_json::Value::Object(o).to_string()
         }
-        "tenant_options" | "user_options" => {
+        "tenant_options" => {
             let o: serde_json::Value = serde_json::from_str(v).unwrap();
             o.to_string()
+        }
+        "user_options" => {
+            // 2.4.0 writes `must_change_password` and `granted_admin` as null when unset.
+            let mut o: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(v).unwrap();
+            o.retain(|_, v| !v.is_null());
+            serde_json::Value::Object(o).to_string()
         }
         _ => v.to_string(),
     }
@@ -418,7 +452,9 @@ fn seconds(v: &str) -> Option<u64> {
         let digits = rest.find(|c: char| !c.is_ascii_digit())?;
         let n: f64 = rest[..digits].parse().ok()?;
         rest = rest[digits..].trim_start();
-        let end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         total += n * unit(rest[..end].trim())?;
         rest = rest[end..].trim_start();
     }
