@@ -206,7 +206,27 @@ impl Server {
         if let Err(e) = s.launch() {
             panic!("{e}:\n{}", s.log_tail(60));
         }
+        if mode == Mode::Meta {
+            s.init_meta();
+        }
         s
+    }
+
+    /// Makes a fresh `cnosdb-meta` the leader of a one-node raft group (`POST /init`) and
+    /// waits until it has written its initial records; data nodes cannot join before.
+    fn init_meta(&self) {
+        let url = self.meta_url();
+        http_post(&format!("{url}/init"), None, "*/*", b"")
+            .unwrap_or_else(|e| panic!("POST {url}/init: {e:?}"));
+        let start = Instant::now();
+        while !self.meta_get("/dump").1.contains("/users/root: ") {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "cnosdb-meta wrote no root user within 60 s of /init:\n{}",
+                self.log_tail(40)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// The meta service, `http://127.0.0.1:PORT`.
