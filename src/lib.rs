@@ -20,6 +20,7 @@ pub mod rules;
 pub mod source;
 pub mod tables;
 pub mod target;
+pub mod verify;
 pub mod worker;
 
 pub use error::{Error, InputError, Result};

@@ -198,6 +198,33 @@ impl ObjectWriter {
     }
 }
 
+/// True when two JSON values mean the same: objects with the same members in any order,
+/// arrays element by element, strings by their decoded text, numbers and literals by their
+/// exact text (so a 128-bit id is never rounded).
+pub fn same_meaning(a: Raw<'_>, b: Raw<'_>) -> bool {
+    let (ta, tb) = (a.get(), b.get());
+    match (ta.as_bytes().first(), tb.as_bytes().first()) {
+        (Some(b'{'), Some(b'{')) => {
+            let (Ok(oa), Ok(ob)) = (a.object(), b.object()) else {
+                return false;
+            };
+            oa.members.len() == ob.members.len()
+                && oa
+                    .members
+                    .iter()
+                    .all(|(name, va)| ob.get(name).is_some_and(|vb| same_meaning(*va, vb)))
+        }
+        (Some(b'['), Some(b'[')) => match (a.elements(), b.elements()) {
+            (Ok(ea), Ok(eb)) => {
+                ea.len() == eb.len() && ea.iter().zip(&eb).all(|(x, y)| same_meaning(*x, *y))
+            }
+            _ => false,
+        },
+        (Some(b'"'), Some(b'"')) => as_str(a) == as_str(b),
+        _ => ta == tb,
+    }
+}
+
 /// `s` as a JSON string literal.
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
@@ -241,6 +268,24 @@ pub fn as_str(raw: Raw<'_>) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_meaning_ignores_order_and_spacing_but_not_one_digit() {
+        let same = |a: &str, b: &str| same_meaning(Raw::parse(a).unwrap(), Raw::parse(b).unwrap());
+        assert!(same(
+            r#"{"id":340282366920938463463374607431768211455,"o":{"a":[1,"x"],"b":null}}"#,
+            r#"{ "o" : { "b" : null, "a" : [ 1, "\u0078" ] }, "id" : 340282366920938463463374607431768211455 }"#
+        ));
+        assert!(!same(
+            r#"{"id":340282366920938463463374607431768211455}"#,
+            r#"{"id":340282366920938463463374607431768211454}"#
+        ));
+        assert!(!same(r#"{"a":1}"#, r#"{"a":1,"b":2}"#));
+        assert!(!same(r#"[1,2]"#, r#"[2,1]"#));
+        assert!(!same(r#""a""#, r#""b""#));
+        assert!(!same("true", "false"));
+        assert!(!same(r#"{"a":{}}"#, r#"{"a":[]}"#));
+    }
 
     #[test]
     fn members_keep_their_bytes_and_order() {

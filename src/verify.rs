@@ -1,0 +1,302 @@
+//! Proof after a restore: what a cluster holds (its `/dump` or `/debug`) compared, record by
+//! record and by meaning, with the restore-ready file that was sent; and the listing its SQL
+//! API must give for it (tenants, databases, tables and their columns).
+//!
+//! No network here: the remote side reads the dump and asks the SQL API, this module says
+//! what must match. Messages name keys only, never values (user records hold password
+//! hashes).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::dump::{DumpReader, Key, KeyKind};
+use crate::error::Result;
+use crate::json::{self, Raw};
+
+/// How a sent record stands in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The cluster holds no record under the key.
+    Missing,
+    /// The cluster holds another value under the key.
+    Changed,
+    /// The SQL API does not list, or cannot describe, what the record defines.
+    NotListed,
+}
+
+impl Verdict {
+    /// What the verdict means, for text output.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Verdict::Missing => "sent, but the cluster holds no such key",
+            Verdict::Changed => "the cluster holds another value than the one sent",
+            Verdict::NotListed => "stored, but the SQL API does not show it",
+        }
+    }
+}
+
+/// One difference, with the key and the line of the sent file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The line of the record in the sent file.
+    pub line: u64,
+    /// The record's key.
+    pub key: String,
+    /// What is wrong.
+    pub verdict: Verdict,
+    /// Details that show no value (a server's error, a missing column's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The outcome of comparing the sent file with the cluster's dump.
+#[derive(Debug, Default, Serialize)]
+pub struct MetaComparison {
+    /// Records in the sent file.
+    pub sent: u64,
+    /// Records the cluster holds with the same meaning.
+    pub matched: u64,
+    /// Sent records that are missing or changed, in file order.
+    pub differences: Vec<Difference>,
+    /// Keys the cluster holds that were not sent and that it writes itself (its system
+    /// tenant and databases, root, data nodes, buckets, counters).
+    pub own: Vec<String>,
+    /// Keys the cluster holds that were not sent and are not its own (a merge, or writes
+    /// since the restore).
+    pub extra: Vec<String>,
+}
+
+/// One sent record, kept until the cluster's dump has been read.
+struct Sent {
+    line: u64,
+    value: String,
+    seen: bool,
+}
+
+/// Compares the restore-ready file `sent` with the cluster's dump `held` (either form).
+/// Memory holds the sent file's records (a restore-ready file has no buckets), not the dump.
+pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
+    let mut records: BTreeMap<String, Sent> = BTreeMap::new();
+    let mut reader = DumpReader::new(sent);
+    while let Some(rec) = reader.next_record()? {
+        records.insert(
+            rec.key.to_string(),
+            Sent {
+                line: rec.line,
+                value: rec.value.to_string(),
+                seen: false,
+            },
+        );
+    }
+    let mut out = MetaComparison {
+        sent: records.len() as u64,
+        ..MetaComparison::default()
+    };
+    let mut reader = DumpReader::new(held);
+    while let Some(rec) = reader.next_record()? {
+        match records.get_mut(rec.key) {
+            Some(sent) => {
+                sent.seen = true;
+                if same_value(&sent.value, rec.value) {
+                    out.matched += 1;
+                } else {
+                    out.differences.push(Difference {
+                        line: sent.line,
+                        key: rec.key.to_string(),
+                        verdict: Verdict::Changed,
+                        detail: None,
+                    });
+                }
+            }
+            None if is_own(rec.key) => out.own.push(rec.key.to_string()),
+            None => out.extra.push(rec.key.to_string()),
+        }
+    }
+    for (key, sent) in records.iter().filter(|(_, s)| !s.seen) {
+        out.differences.push(Difference {
+            line: sent.line,
+            key: key.clone(),
+            verdict: Verdict::Missing,
+            detail: None,
+        });
+    }
+    out.differences.sort_by_key(|d| d.line);
+    Ok(out)
+}
+
+/// Equal JSON by meaning, or (for values that are not JSON, such as plain counters) equal
+/// text.
+fn same_value(a: &str, b: &str) -> bool {
+    match (Raw::parse(a), Raw::parse(b)) {
+        (Ok(x), Ok(y)) => json::same_meaning(x, y),
+        _ => a == b,
+    }
+}
+
+/// Keys a 2.4 cluster writes itself.
+fn is_own(key: &str) -> bool {
+    match Key::parse(key).kind {
+        KeyKind::DataVersion
+        | KeyKind::AlreadyInit
+        | KeyKind::TestAlive
+        | KeyKind::AutoIncrId
+        | KeyKind::DataNode
+        | KeyKind::DataNodeMetrics
+        | KeyKind::Bucket { .. }
+        | KeyKind::ResourceInfo
+        | KeyKind::Query => true,
+        KeyKind::User { name } => name == "root",
+        KeyKind::Tenant { tenant } | KeyKind::Member { tenant, .. } => tenant == "cnosdb",
+        KeyKind::Database { tenant, db } | KeyKind::Table { tenant, db, .. } => {
+            tenant == "cnosdb" && matches!(db, "public" | "usage_schema" | "cluster_schema")
+        }
+        _ => false,
+    }
+}
+
+/// A table the SQL API must list, with its column names (TSKV tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTable {
+    /// The line of its record.
+    pub line: u64,
+    /// The record's key.
+    pub key: String,
+    /// Column names, time column first (empty for external and stream tables, whose
+    /// columns are not compared).
+    pub columns: Vec<String>,
+}
+
+/// What the SQL API of the cluster must list for the sent file: per tenant, per database,
+/// the tables. Tenants and databases come with the line and key of their record.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Tenant → (line, key).
+    pub tenants: BTreeMap<String, (u64, String)>,
+    /// (tenant, database) → (line, key).
+    pub databases: BTreeMap<(String, String), (u64, String)>,
+    /// (tenant, database, table) → the table.
+    pub tables: BTreeMap<(String, String, String), ListedTable>,
+}
+
+impl Listing {
+    /// Reads what `sent` defines. The system databases of `cnosdb` are the cluster's own and
+    /// not listed.
+    pub fn of(sent: impl Read) -> Result<Listing> {
+        let mut listing = Listing::default();
+        let mut reader = DumpReader::new(sent);
+        while let Some(rec) = reader.next_record()? {
+            let at = (rec.line, rec.key.to_string());
+            match Key::parse(rec.key).kind {
+                KeyKind::Tenant { tenant } => {
+                    listing.tenants.insert(tenant.into(), at);
+                }
+                KeyKind::Database { tenant, db } if !crate::tables::is_system_db(tenant, db) => {
+                    listing.databases.insert((tenant.into(), db.into()), at);
+                }
+                KeyKind::Table { tenant, db, table }
+                    if !crate::tables::is_system_db(tenant, db) =>
+                {
+                    listing.tables.insert(
+                        (tenant.into(), db.into(), table.into()),
+                        ListedTable {
+                            line: rec.line,
+                            key: rec.key.to_string(),
+                            columns: column_names(rec.value),
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(listing)
+    }
+
+    /// The tenants whose databases the SQL API must list (every tenant with a database or
+    /// a tenant record).
+    pub fn tenant_names(&self) -> BTreeSet<&str> {
+        self.tenants
+            .keys()
+            .map(String::as_str)
+            .chain(self.databases.keys().map(|(t, _)| t.as_str()))
+            .collect()
+    }
+}
+
+/// The column names of a TSKV table record, in order; empty for other tables.
+fn column_names(value: &str) -> Vec<String> {
+    let Ok(outer) = json::Object::parse(value) else {
+        return Vec::new();
+    };
+    let Ok(tskv) = outer.object("TsKvTableSchema") else {
+        return Vec::new();
+    };
+    let Some(Ok(columns)) = tskv.get("columns").map(Raw::elements) else {
+        return Vec::new();
+    };
+    columns
+        .iter()
+        .filter_map(|c| c.object().ok()?.get("name").and_then(json::as_str))
+        .map(|n| n.into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_by_meaning_and_sorts_what_was_not_sent() {
+        let sent =
+            "/c/tenants/t: {\"id\":340282366920938463463374607431768211455,\"name\":\"t\"}\n\
+                    /c/tenants/t/dbs/d: {\"a\":1}\n\
+                    /c/users/u: {\"x\":1}\n";
+        let held = "/c/tenants/cnosdb: {}\n\
+                    /c/tenants/t: { \"name\" : \"t\", \"id\" : 340282366920938463463374607431768211455 }\n\
+                    /c/tenants/t/dbs/d: {\"a\":2}\n\
+                    /c/tenants/t/dbs/d/buckets/1: {}\n\
+                    /c/tenants/x: {}\n\
+                    /data_version: 7\n";
+        let c = compare(sent.as_bytes(), held.as_bytes()).unwrap();
+        assert_eq!((c.sent, c.matched), (3, 1));
+        let found: Vec<_> = c
+            .differences
+            .iter()
+            .map(|d| (d.line, d.key.as_str(), d.verdict))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "/c/tenants/t/dbs/d", Verdict::Changed),
+                (3, "/c/users/u", Verdict::Missing)
+            ]
+        );
+        assert_eq!(
+            c.own,
+            [
+                "/c/tenants/cnosdb",
+                "/c/tenants/t/dbs/d/buckets/1",
+                "/data_version"
+            ]
+        );
+        assert_eq!(c.extra, ["/c/tenants/x"]);
+    }
+
+    #[test]
+    fn the_listing_skips_system_databases_and_names_columns() {
+        let sent = "/c/tenants/a: {}\n\
+                    /c/tenants/a/dbs/d: {}\n\
+                    /c/tenants/a/dbs/d/schemas/t: {\"TsKvTableSchema\":{\"columns\":[{\"name\":\"time\"},{\"name\":\"v\"}]}}\n\
+                    /c/tenants/cnosdb/dbs/usage_schema: {}\n";
+        let l = Listing::of(sent.as_bytes()).unwrap();
+        assert_eq!(l.tenant_names().into_iter().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(l.databases.len(), 1);
+        let t = &l.tables[&("a".into(), "d".into(), "t".into())];
+        assert_eq!(
+            (t.line, t.columns.clone()),
+            (3, vec!["time".into(), "v".into()])
+        );
+    }
+}
