@@ -25,8 +25,15 @@ pub struct CheckArgs {
 /// Runs `check`.
 pub fn run(args: CheckArgs) -> Result<u8> {
     let learned = args.target.resolve(false)?;
+    super::term::notice_stdin(args.input.as_deref(), "the restore-ready file");
     let input = open_input(args.input.as_deref())?;
     let report = check(input, learned.target, learned.cluster.as_deref())?;
+    if report.summary.records == 0 {
+        return Err(super::no_record(
+            args.input.as_deref(),
+            report.summary.bytes,
+        ));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
         report

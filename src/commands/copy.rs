@@ -149,6 +149,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         SqlNode::new(&args.from, timeout).map_err(|e| Error::Usage(format!("--from: {e}")))?;
     let mut to = SqlNode::new(&args.to, timeout).map_err(|e| Error::Usage(format!("--to: {e}")))?;
 
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let Resume { done, exported } = match &args.state {
         Some(path) => load_state(path, to.url())?,
@@ -224,7 +225,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     }
     let failed = outcomes.iter().filter(|o| !o.status.ok()).count();
     if failed > 0 {
-        eprintln!(
+        say!(
             "cnosdb-migrate: {failed} of {} tables not copied; fix the cause and run the same \
              command again{}",
             outcomes.len(),
@@ -423,7 +424,7 @@ impl Progress {
     }
 
     fn println(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| say!("{text}"));
     }
 
     fn finish(&self) {

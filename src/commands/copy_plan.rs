@@ -7,7 +7,9 @@ use clap::Args;
 
 use crate::error::{Error, InputError, Result, EXIT_OK};
 use crate::filter::Filter;
-use crate::output::{open_input, Output};
+use crate::filter::Names;
+use crate::output::{is_stdout, open_rereadable_input, Output};
+use crate::source::Rereadable;
 use crate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use crate::tables::{read_tables, TableInfo};
 
@@ -79,8 +81,23 @@ pub fn plan(
     dir: &CopyDir,
     format: FileFormat,
 ) -> Result<Plan> {
+    let file = open_rereadable_input(input)?;
+    super::check_selection(
+        &file,
+        input,
+        &selection.filter,
+        (&selection.include_tables, &selection.exclude_tables),
+    )?;
+    let tables = read_tables(file.reader())?;
+    if tables.is_empty() {
+        let names = Names::scan(file.reader())
+            .map_err(|e| Error::io(format!("reading {}", super::input_name(input)), e))?;
+        if names.records == 0 {
+            return Err(super::no_record(input, file.byte_len().unwrap_or(0)));
+        }
+    }
     let mut plan = Plan::default();
-    for info in read_tables(open_input(input)?)? {
+    for info in tables {
         if !selection.selects(&info) {
             continue;
         }
@@ -112,8 +129,8 @@ pub struct CopyPlanArgs {
     /// File format of the copied rows.
     #[arg(long, value_enum, default_value_t)]
     pub format: FileFormat,
-    /// Write export.sql and import.sql into this directory (created if missing); without it
-    /// both are printed to stdout, export first.
+    /// Write export.sql and import.sql into this directory (created if missing); `-` or
+    /// absent: both are printed to stdout, export first.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// Replace existing export.sql / import.sql.
@@ -133,10 +150,11 @@ enum Side {
 /// Runs `copy-plan`.
 pub fn run(args: CopyPlanArgs) -> Result<u8> {
     let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let export = script(&plan, dir.as_str(), Side::Export)?;
     let import = script(&plan, dir.as_str(), Side::Import)?;
-    match &args.output_dir {
+    match args.output_dir.as_deref().filter(|d| !is_stdout(Some(d))) {
         Some(out_dir) => {
             std::fs::create_dir_all(out_dir)
                 .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
@@ -152,7 +170,7 @@ pub fn run(args: CopyPlanArgs) -> Result<u8> {
             for out in outputs {
                 out.commit()?;
             }
-            eprintln!(
+            say!(
                 "cnosdb-migrate: wrote {} and {}: {} tables to copy",
                 out_dir.join("export.sql").display(),
                 out_dir.join("import.sql").display(),

@@ -21,7 +21,12 @@ pub struct InspectArgs {
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> Result<u8> {
-    let summary = inspect(open_input(args.input.as_deref())?)?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
+    let mut input = crate::report::HashingReader::new(open_input(args.input.as_deref())?, false);
+    let summary = inspect(&mut input)?;
+    if summary.records == 0 {
+        return Err(super::no_record(args.input.as_deref(), input.finish().1));
+    }
     let text = if args.json {
         serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
     } else {

@@ -63,7 +63,7 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
     let url = endpoint.restore_url()?;
     let file = open_file(&args)?;
     if args.no_check {
-        eprintln!(
+        say!(
             "cnosdb-migrate: warning: --no-check: sending without the offline checks; \
              whatever the file holds is written to the meta store as it is"
         );
@@ -88,7 +88,7 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
     }
     send(&args, &url, &file, &plan, start)?;
     if !args.quiet {
-        eprintln!(
+        say!(
             "cnosdb-migrate: restored records {start}..{} ({} in {} request{}) to {url}; \
              the server confirmed every count",
             plan.total_records,
@@ -167,7 +167,7 @@ fn check(file: &File, args: &RestoreArgs) -> Result<()> {
         let report = crate::check::check(reader_at(file, 0)?, target, None)?;
         if let Some(first) = report.problems.first() {
             for p in &report.problems {
-                eprintln!(
+                say!(
                     "line {} [{}] {}: {}",
                     p.line,
                     p.code,
@@ -189,7 +189,7 @@ fn check(file: &File, args: &RestoreArgs) -> Result<()> {
 
 fn print_plan(url: &str, plan: &Plan, start: u64) {
     let bytes: u64 = plan.chunks.iter().map(Chunk::bytes).sum();
-    println!(
+    out!(
         "dry run: would POST {} request{} to {url}: records {start}..{} of {} ({bytes} bytes)",
         plan.chunks.len(),
         if plan.chunks.len() == 1 { "" } else { "s" },
@@ -197,7 +197,7 @@ fn print_plan(url: &str, plan: &Plan, start: u64) {
         plan.total_records
     );
     for (i, c) in plan.chunks.iter().enumerate() {
-        println!(
+        out!(
             "  request {}: records {} ({} record{}, bytes {}..{})",
             i + 1,
             span(c.first, c.last),
@@ -207,7 +207,7 @@ fn print_plan(url: &str, plan: &Plan, start: u64) {
             c.end
         );
     }
-    println!("nothing was sent");
+    out!("nothing was sent");
 }
 
 fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> Result<()> {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result, EXIT_OK};
-use crate::output::{open_input, Output};
+use crate::filter::Names;
+use crate::output::{open_rereadable_input, Output};
+use crate::source::Rereadable;
 use crate::tables::{printable, read_tables, Engine, TableInfo};
 
 /// Arguments of `tables`.
@@ -21,7 +23,23 @@ pub struct TablesArgs {
 
 /// Runs `tables`.
 pub fn run(args: TablesArgs) -> Result<u8> {
-    let tables = read_tables(open_input(args.input.as_deref())?)?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
+    let input = open_rereadable_input(args.input.as_deref())?;
+    let tables = read_tables(input.reader())?;
+    if tables.is_empty() {
+        let names = Names::scan(input.reader()).map_err(|e| {
+            Error::io(
+                format!("reading {}", super::input_name(args.input.as_deref())),
+                e,
+            )
+        })?;
+        if names.records == 0 {
+            return Err(super::no_record(
+                args.input.as_deref(),
+                input.byte_len().unwrap_or(0),
+            ));
+        }
+    }
     let mut out = Output::open(None, false, true)?;
     let written = if args.json {
         tables.iter().try_for_each(|t| {
