@@ -69,7 +69,7 @@ pub enum Error {
     #[error("{0}")]
     Remote(String),
     /// The input holds no record to move: empty, or every record is dropped.
-    #[error("{0}")]
+    #[error("invalid input: {0}")]
     NoRecord(String),
 }
 

@@ -134,7 +134,12 @@ fn check_destination(path: &Path, force: bool) -> Result<&Path> {
                 describe(path, &meta.file_type())
             )))
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        // Absent, or its directory is missing or not a directory: said below.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) => {}
         Err(e) => return Err(Error::io(format!("looking at {}", path.display()), e)),
     }
     let dir = match path.parent() {

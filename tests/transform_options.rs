@@ -210,10 +210,19 @@ fn exclude_db_leaves_that_database_and_its_tables_out() {
         report.of("/cluster_xxx/tenants/acme/dbs/factory/buckets/9")["rule"],
         "drop.bucket"
     );
-    // Only an exact TENANT.DB matches.
+    // Only an exact TENANT.DB matches; a name that matches nothing is refused (exit 2), not
+    // quietly ignored.
     for other in ["acme.fact", "iot.factory", "acme.factory.x"] {
-        let (same, _) = ok(&input, &["--target", "2.4.3", "--exclude-db", other]);
-        assert_eq!(same, base, "{other}");
+        let out = run_on(&input, &["--target", "2.4.3", "--exclude-db", other]);
+        assert_eq!(out.code, 2, "{other}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "--exclude-db {other}: the input holds no database"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "");
     }
 }
 

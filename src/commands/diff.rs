@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -82,11 +82,13 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     let mut out = BufWriter::new(io::stdout().lock());
     let (written, summary) = if args.json {
         let mut summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        no_record(&summary, args.input.as_deref())?;
         unpredictable(&mut summary);
         (writeln!(out, "{}", summary.to_json()), summary)
     } else {
         let mut collect = Collect::default();
         let mut summary = transform(&input, io::sink(), &opts, &mut collect)?;
+        no_record(&summary, args.input.as_deref())?;
         unpredictable(&mut summary);
         collect.dropped.values_mut().for_each(|keys| keys.sort());
         collect.changed.sort_by_key(|c| c.line);
@@ -95,8 +97,17 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     written
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("writing to stdout", e))?;
+    // Shown, then refused: every record is dropped.
     super::check_written(&summary, args.input.as_deref())?;
     Ok(EXIT_OK)
+}
+
+/// An input without a record has nothing to show: the error alone.
+fn no_record(summary: &Summary, input: Option<&Path>) -> Result<()> {
+    if summary.input_records == 0 {
+        return Err(super::no_record(input, summary.input_bytes));
+    }
+    Ok(())
 }
 
 /// A plaintext password is hashed with a fresh random bcrypt salt on every run, so the bytes
