@@ -10,7 +10,8 @@ use crate::dump::{scan_records, Key, KeyKind};
 /// Selection of tenants and databases, shared by every command that reads a dump.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filter {
-    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go with it.
+    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go
+    /// with it. Every name a filter gives must exist in the input.
     #[arg(long = "include-tenant", value_name = "TENANT")]
     pub include_tenants: Vec<String>,
     /// Leave this tenant out (repeatable).

@@ -60,7 +60,7 @@ enum Command {
     /// Print the man page (roff) on stdout, or write one page per command into DIR.
     Man {
         /// Write cnosdb-migrate.1 and cnosdb-migrate-COMMAND.1 into this directory (pages
-        /// already there are replaced).
+        /// already there are replaced); `-`: the main page on stdout.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -136,7 +136,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Completions { shell } => completions(shell),
-        Command::Man { dir } => man(dir.as_deref()),
+        Command::Man { dir } => man(dir.as_deref().filter(|d| d.as_os_str() != "-")),
     };
     match result {
         Ok(code) => ExitCode::from(code),
