@@ -1,11 +1,12 @@
 //! Which tenants and databases move, and the cluster name they move to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 
 use clap::Args;
 
 use crate::dump::{scan_records, Key, KeyKind};
+use crate::pipeline::drop_rule;
 
 /// Selection of tenants and databases, shared by every command that reads a dump.
 #[derive(Debug, Clone, Default, Args)]
@@ -65,6 +66,8 @@ impl Filter {
 pub struct Names {
     /// `KEY: VALUE` lines read.
     pub records: u64,
+    /// Records that `transform` drops by their key alone, per rule.
+    pub dropped: BTreeMap<&'static str, u64>,
     /// Every tenant some key belongs to.
     pub tenants: BTreeSet<String>,
     /// Every (tenant, database) some key belongs to.
@@ -87,8 +90,16 @@ impl Names {
         Ok(names)
     }
 
-    /// Adds the names of one record.
+    /// Records that `transform` keeps, as far as their keys tell.
+    pub fn kept(&self) -> u64 {
+        self.records - self.dropped.values().sum::<u64>()
+    }
+
+    /// Adds the names of one record, and counts it if its key alone drops it.
     pub fn add(&mut self, kind: &KeyKind<'_>) {
+        if let Some(rule) = drop_rule(kind) {
+            *self.dropped.entry(rule).or_default() += 1;
+        }
         if let Some(t) = kind.tenant() {
             if !self.tenants.contains(t) {
                 self.tenants.insert(t.to_string());
@@ -179,6 +190,13 @@ mod tests {
                     /c/tenants/cnosdb/dbs/public: {}\n/c/users/root: {}\nnot a record\n";
         let names = Names::scan(dump.as_bytes()).unwrap();
         assert_eq!(names.records, 4);
+        assert_eq!(names.kept(), 4);
+        let dropped = Names::scan(
+            "/data_version: 1\n/c/tenants/cnosdb/dbs/usage_schema: {}\n/c/users/u: {}\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(dropped.kept(), 1);
+        assert_eq!(dropped.dropped["drop.system-db"], 1);
         assert_eq!(
             names.tenants,
             BTreeSet::from(["acme".into(), "cnosdb".into()])

@@ -248,6 +248,21 @@ fn an_input_whose_every_record_is_dropped_is_refused() {
             "{err}"
         );
     }
+    // The commands that read a dump without converting it say so from the keys.
+    for args in reading_commands("in.txt")
+        .into_iter()
+        .filter(|a| ["inspect", "tables", "copy-plan", "copy"].contains(&a[0]))
+    {
+        let out = run(&args, dir.path());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("every one of the 2 records of in.txt is one that transform drops")
+                && err.contains("drop.auto-incr-id: 1, drop.global: 1"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
     assert_eq!(entries(dir.path()), ["in.txt"]);
     let check = run(&["check", "--target", "2.4.3", "in.txt"], dir.path());
     assert_eq!(check.status.code(), Some(1));

@@ -7,9 +7,8 @@ use clap::Args;
 
 use crate::error::{Error, InputError, Result, EXIT_OK};
 use crate::filter::Filter;
-use crate::filter::Names;
 use crate::output::{is_stdout, open_rereadable_input, Output};
-use crate::source::Rereadable;
+use crate::source::Rereadable as _;
 use crate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use crate::tables::{read_tables, TableInfo};
 
@@ -83,19 +82,12 @@ pub fn plan(
 ) -> Result<Plan> {
     let file = open_rereadable_input(input)?;
     super::check_selection(
-        &file,
+        &super::scan_names(&file, input)?,
         input,
         &selection.filter,
         (&selection.include_tables, &selection.exclude_tables),
     )?;
     let tables = read_tables(file.reader())?;
-    if tables.is_empty() {
-        let names = Names::scan(file.reader())
-            .map_err(|e| Error::io(format!("reading {}", super::input_name(input)), e))?;
-        if names.records == 0 {
-            return Err(super::no_record(input, file.byte_len().unwrap_or(0)));
-        }
-    }
     let mut plan = Plan::default();
     for info in tables {
         if !selection.selects(&info) {

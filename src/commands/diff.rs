@@ -78,7 +78,7 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     opts.checksums = true;
     super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
-    super::check_selection(&input, args.input.as_deref(), &opts.filter, (&[], &[]))?;
+    super::check_filter(&input, args.input.as_deref(), &opts.filter)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let (written, summary) = if args.json {
         let mut summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;

@@ -7,7 +7,8 @@ use clap::Args;
 
 use crate::error::{Error, Result, EXIT_OK};
 use crate::inspect::inspect;
-use crate::output::open_input;
+use crate::output::open_rereadable_input;
+use crate::source::Rereadable as _;
 
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
@@ -22,11 +23,9 @@ pub struct InspectArgs {
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> Result<u8> {
     super::term::notice_stdin(args.input.as_deref(), "the dump");
-    let mut input = crate::report::HashingReader::new(open_input(args.input.as_deref())?, false);
-    let summary = inspect(&mut input)?;
-    if summary.records == 0 {
-        return Err(super::no_record(args.input.as_deref(), input.finish().1));
-    }
+    let input = open_rereadable_input(args.input.as_deref())?;
+    super::scan_names(&input, args.input.as_deref())?;
+    let summary = inspect(input.reader())?;
     let text = if args.json {
         serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
     } else {

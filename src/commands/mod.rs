@@ -106,23 +106,48 @@ pub fn no_record(input: Option<&Path>, bytes: u64) -> Error {
     ))
 }
 
-/// Scans `file` for the names it holds and refuses a filter that names a tenant, database or
-/// table the input does not hold (a typo would otherwise select nothing, quietly); also
-/// refuses an input without a record. Scans only when a filter names something.
-pub fn check_selection(
-    file: &File,
-    input: Option<&Path>,
-    filter: &Filter,
-    tables: (&[TableName], &[TableName]),
-) -> Result<()> {
-    if filter.is_empty() && tables.0.is_empty() && tables.1.is_empty() {
-        return Ok(());
-    }
+/// Scans a dump for the names it holds; refuses one without a record, or whose every record
+/// is one that `transform` drops by its key (nothing to restore).
+pub fn scan_names(file: &File, input: Option<&Path>) -> Result<Names> {
     let names = Names::scan(file.reader())
         .map_err(|e| Error::io(format!("reading {}", input_name(input)), e))?;
     if names.records == 0 {
         return Err(no_record(input, file.byte_len().unwrap_or(0)));
     }
+    if names.kept() == 0 {
+        let rules: Vec<String> = names
+            .dropped
+            .iter()
+            .map(|(rule, n)| format!("{rule}: {n}"))
+            .collect();
+        return Err(Error::NoRecord(format!(
+            "every one of the {} records of {} is one that transform drops ({}): the old \
+             cluster's own keys, nothing to restore or copy",
+            names.records,
+            input_name(input),
+            rules.join(", ")
+        )));
+    }
+    Ok(names)
+}
+
+/// [`check_selection`] after a scan of `file`, when the filter names anything (the transform
+/// itself finds an input with nothing to restore).
+pub fn check_filter(file: &File, input: Option<&Path>, filter: &Filter) -> Result<()> {
+    if filter.is_empty() {
+        return Ok(());
+    }
+    check_selection(&scan_names(file, input)?, input, filter, (&[], &[]))
+}
+
+/// Refuses a filter that names a tenant, database or table the input does not hold (a typo
+/// would otherwise select nothing, quietly).
+pub fn check_selection(
+    names: &Names,
+    input: Option<&Path>,
+    filter: &Filter,
+    tables: (&[TableName], &[TableName]),
+) -> Result<()> {
     let tenants = || names.tenants.iter().map(String::as_str);
     let dbs: Vec<String> = names
         .databases

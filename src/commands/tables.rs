@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result, EXIT_OK};
-use crate::filter::Names;
 use crate::output::{open_rereadable_input, Output};
-use crate::source::Rereadable;
+use crate::source::Rereadable as _;
 use crate::tables::{printable, read_tables, Engine, TableInfo};
 
 /// Arguments of `tables`.
@@ -25,21 +24,8 @@ pub struct TablesArgs {
 pub fn run(args: TablesArgs) -> Result<u8> {
     super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
+    super::scan_names(&input, args.input.as_deref())?;
     let tables = read_tables(input.reader())?;
-    if tables.is_empty() {
-        let names = Names::scan(input.reader()).map_err(|e| {
-            Error::io(
-                format!("reading {}", super::input_name(args.input.as_deref())),
-                e,
-            )
-        })?;
-        if names.records == 0 {
-            return Err(super::no_record(
-                args.input.as_deref(),
-                input.byte_len().unwrap_or(0),
-            ));
-        }
-    }
     let mut out = Output::open(None, false, true)?;
     let written = if args.json {
         tables.iter().try_for_each(|t| {

@@ -133,7 +133,7 @@ pub fn run(args: TransformArgs) -> Result<u8> {
     super::term::refuse_dump_on_terminal(args.output.as_deref(), args.to_terminal)?;
     super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
-    super::check_selection(&input, args.input.as_deref(), &opts.filter, (&[], &[]))?;
+    super::check_filter(&input, args.input.as_deref(), &opts.filter)?;
     let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
     let mut report = match &args.report {
         Some(p) => Some(Output::open(Some(p), args.force, false)?),
