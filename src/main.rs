@@ -11,9 +11,10 @@ use cnosdb_migrate::{Error, Result};
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
-  1  invalid input (or `check` found problems)
-  2  usage error
-  3  I/O error
+  1  invalid input, an input with no record to restore (or `check` found problems)
+  2  usage error (also: a filter naming what the input does not hold, an output that is not
+     a regular file, a dump to a terminal without --to-terminal)
+  3  I/O error (also: a missing output directory)
   4  remote failure (connection, status, body, count mismatch)";
 
 /// Moves a CnosDB 2.3 meta store (and its tables' rows) to CnosDB 2.4.x.
