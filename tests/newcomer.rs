@@ -3,6 +3,8 @@
 //! stderr; and the promises of the audit trail (`diff`'s output hash, `--target`), completions,
 //! man pages and colour. Every test runs the real binary.
 
+#[path = "support/sql_server.rs"]
+mod sql_server;
 mod support;
 
 use std::fs;
@@ -12,6 +14,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use serde_json::Value;
+use sql_server::{FakeNode, Fs, NodeConfig, TableKey};
 use support::*;
 
 const FULL: &str = "v2.3/full.dump.txt";
@@ -539,25 +542,53 @@ fn dash_means_stdout_for_every_path_option_that_writes() {
     );
     assert_eq!(both.status.code(), Some(2));
     assert!(text(&both.stderr).contains("stdout carries the converted dump"));
-    for flag in ["--report", "--state"] {
-        let copy = run(
-            &[
-                "copy",
-                &small,
-                "--from",
-                "http://127.0.0.1:9",
-                "--to",
-                "http://127.0.0.1:9",
-                "--dir",
-                "file:///x",
-                flag,
-                "-",
-            ],
-            d,
-        );
-        assert_eq!(copy.status.code(), Some(2), "{flag}");
-        assert!(text(&copy.stderr).contains(&format!("{flag} needs a file path")));
-    }
+    // copy: `--report -` puts the report on stdout in place of the table; `--state -` makes
+    // no sense (the state is read back) and is refused.
+    let state = run(
+        &[
+            "copy",
+            &small,
+            "--from",
+            "http://127.0.0.1:9",
+            "--to",
+            "http://127.0.0.1:9",
+            "--dir",
+            "file:///x",
+            "--state",
+            "-",
+        ],
+        d,
+    );
+    assert_eq!(state.status.code(), Some(2));
+    assert!(text(&state.stderr).contains("--state needs a file path"));
+    let air: TableKey = ("cnosdb".into(), "public".into(), "air".into());
+    let fs = Fs::default();
+    let node = |rows| NodeConfig {
+        tables: [(air.clone(), rows)].into(),
+        ..NodeConfig::default()
+    };
+    let (old, new) = (
+        FakeNode::start(node(3), fs.clone()),
+        FakeNode::start(node(0), fs),
+    );
+    let mut copy = cmd();
+    copy.current_dir(d)
+        .args(["copy", &small, "--from", &old.url, "--to", &new.url])
+        .args([
+            "--dir",
+            "file:///x",
+            "--password-env",
+            "PW16",
+            "--report",
+            "-",
+        ])
+        .env("PW16", "secret");
+    let copy = copy.output().unwrap();
+    assert!(copy.status.success(), "{}", text(&copy.stderr));
+    let line: Value = serde_json::from_str(text(&copy.stdout).trim_end()).unwrap();
+    assert_eq!(line["status"], "copied");
+    assert_eq!(line["imported"], 3);
+    assert_eq!(new.rows("cnosdb", "public", "air"), Some(3));
     assert_eq!(entries(d), ["out.txt"], "no file or directory named `-`");
 }
 

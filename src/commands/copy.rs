@@ -61,7 +61,8 @@ pub struct CopyArgs {
     /// Print the statements and where they would go; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also write the final table as JSON Lines to PATH (replaced if it exists).
+    /// Also write the final table as JSON Lines to PATH (replaced if it exists); `-`: on stdout,
+    /// instead of the text table.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Give up on a statement after SECS seconds (default: wait as long as the server works).
@@ -141,9 +142,6 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     if args.state.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage("--state needs a file path".into()));
     }
-    if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
-        return Err(Error::Usage("--report needs a file path".into()));
-    }
     let timeout = args.timeout.map(Duration::from_secs);
     let mut from =
         SqlNode::new(&args.from, timeout).map_err(|e| Error::Usage(format!("--from: {e}")))?;
@@ -211,7 +209,10 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         })
         .collect();
 
-    print_summary(&outcomes, plan.definitions_only.len())?;
+    // `--report -`: the report replaces the table on stdout.
+    if !args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+        print_summary(&outcomes, plan.definitions_only.len())?;
+    }
     if let Some(path) = &args.report {
         let mut out = Output::open(Some(path), true, false)?;
         outcomes
