@@ -864,6 +864,16 @@ fn colour_on_a_terminal_none_when_piped_or_with_no_color() {
     );
     assert!(screen.contains(esc), "{screen:?}");
 
+    let full = fixture(FULL).display().to_string();
+    let (code, screen) = on_terminal(&format!("{bin} inspect {full}"), dir.path(), &[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        screen.contains(&format!("{esc}1m{esc}33mwarnings:")),
+        "{screen:?}"
+    );
+    let piped = run(&["inspect", &full], dir.path());
+    assert!(text(&piped.stdout).contains("\nwarnings:\n  - plaintext passwords"));
+
     // NO_COLOR on a terminal: none.
     for command in [
         format!("{bin} inspect /no/such/file"),

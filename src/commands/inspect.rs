@@ -29,10 +29,15 @@ pub fn run(args: InspectArgs) -> Result<u8> {
     let text = if args.json {
         serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
     } else {
-        summary.human()
+        // The warnings' heading is coloured on a terminal.
+        let heading = super::term::WARNING;
+        summary.human().replacen(
+            "\nwarnings:\n",
+            &format!("\n{heading}warnings:{heading:#}\n"),
+            1,
+        )
     };
-    io::stdout()
-        .lock()
+    anstream::AutoStream::auto(io::stdout().lock())
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("writing to stdout", e))?;
     Ok(EXIT_OK)
