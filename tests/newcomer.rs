@@ -135,6 +135,47 @@ fn a_filter_naming_what_the_input_does_not_hold_is_an_error_naming_the_nearest()
 }
 
 #[test]
+fn filters_that_cancel_each_other_or_select_no_table_are_errors() {
+    let dump = fixture("copy/dump.txt");
+    let dump = dump.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--include-tenant", "t1", "--exclude-tenant", "t1"],
+            "--include-tenant t1 and --exclude-tenant t1 contradict each other",
+        ),
+        (
+            &["--include-tenant", "t1", "--exclude-db", "t2.metrics"],
+            "--exclude-db t2.metrics: tenant t2 is left out already",
+        ),
+        (
+            &["--exclude-tenant", "t1", "--include-table", "t1.db1.cpu"],
+            "--include-table t1.db1.cpu: tenant t1 is left out",
+        ),
+        (
+            &["--include-table", "cnosdb.public.ext"],
+            "the filters select no table with rows to copy",
+        ),
+    ];
+    for (filters, says) in cases {
+        for argv in filtering_commands(dump) {
+            let table_filter = filters.iter().any(|f| f.ends_with("-table"));
+            let copying = argv[0] == "copy" || argv[0] == "copy-plan";
+            if !copying && (table_filter || says.starts_with("the filters")) {
+                continue;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let mut args: Vec<&str> = argv.iter().map(String::as_str).collect();
+            args.extend(filters);
+            let out = run(&args, dir.path());
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(entries(dir.path()).is_empty());
+        }
+    }
+}
+
+#[test]
 fn a_table_filter_must_name_a_table_of_the_dump() {
     let dump = fixture("copy/dump.txt");
     let dump = dump.to_str().unwrap();

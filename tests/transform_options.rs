@@ -168,8 +168,8 @@ fn exclude_tenant_leaves_that_tenant_out() {
         .count();
     // iot: tenant, fleet, trucks, two members, two roles.
     assert_eq!(filtered, 7);
-    // Including and excluding the same tenant leaves it out.
-    let (none, _) = ok(
+    // Including and excluding the same tenant selects no tenant at all: a mistake, refused.
+    let none = run_on(
         &input,
         &[
             "--target",
@@ -180,7 +180,13 @@ fn exclude_tenant_leaves_that_tenant_out() {
             "iot",
         ],
     );
-    assert_eq!(none, without_lines(&base, |k| k.contains("/tenants/")));
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("contradict each other"),
+        "{}",
+        none.stderr
+    );
+    assert_eq!(none.stdout, "");
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub fn plan(
         (&selection.include_tables, &selection.exclude_tables),
     )?;
     let tables = read_tables(file.reader())?;
+    let with_rows = tables.iter().filter(|t| t.engine.holds_rows()).count();
     let mut plan = Plan::default();
     for info in tables {
         if !selection.selects(&info) {
@@ -106,6 +107,17 @@ pub fn plan(
             url,
             info,
         });
+    }
+    let filtered = !selection.filter.is_empty()
+        || !selection.include_tables.is_empty()
+        || !selection.exclude_tables.is_empty();
+    if filtered && plan.copy.is_empty() {
+        return Err(Error::Usage(format!(
+            "the filters select no table with rows to copy ({} TSKV tables in {}): check \
+             --include-tenant, --exclude-tenant, --exclude-db, --include-table, --exclude-table",
+            with_rows,
+            super::input_name(input)
+        )));
     }
     Ok(plan)
 }

@@ -192,15 +192,50 @@ pub fn check_selection(
             }
         }
     }
-    if missing.is_empty() {
-        return Ok(());
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}\n(every name a filter gives must exist in {}: a name that selects nothing is \
+             almost always a typo)",
+            missing.join("\n"),
+            input_name(input)
+        )));
     }
-    Err(Error::Usage(format!(
-        "{}\n(every name a filter gives must exist in {}: a name that selects nothing is \
-         almost always a typo)",
-        missing.join("\n"),
-        input_name(input)
-    )))
+    check_contradictions(filter, tables)
+}
+
+/// Refuses filters that cancel each other: a tenant both included and excluded, or a
+/// database or table filter on a tenant that `--include-tenant` leaves out.
+fn check_contradictions(filter: &Filter, tables: (&[TableName], &[TableName])) -> Result<()> {
+    let mut wrong = Vec::new();
+    for t in &filter.include_tenants {
+        if filter.exclude_tenants.contains(t) {
+            wrong.push(format!(
+                "--include-tenant {t} and --exclude-tenant {t} contradict each other"
+            ));
+        }
+    }
+    let outside = |t: &String| {
+        !filter.include_tenants.is_empty() && !filter.include_tenants.contains(t)
+            || filter.exclude_tenants.contains(t)
+    };
+    for (t, d) in filter.exclude_dbs.iter().filter(|(t, _)| outside(t)) {
+        wrong.push(format!(
+            "--exclude-db {t}.{d}: tenant {t} is left out already, so this selects nothing"
+        ));
+    }
+    for (flag, values) in [("--include-table", tables.0), ("--exclude-table", tables.1)] {
+        for (t, d, x) in values.iter().filter(|(t, _, _)| outside(t)) {
+            wrong.push(format!(
+                "{flag} {t}.{d}.{x}: tenant {t} is left out by the tenant filters, so this \
+                 selects nothing"
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Usage(wrong.join("\n")))
+    }
 }
 
 /// `--flag value: the input holds no KIND `value``, then the nearest names (by edit distance)
