@@ -833,6 +833,9 @@ fn completions_and_man_pages_come_from_the_command_definitions() {
             script.contains("include-tenant") && script.contains("copy-plan"),
             "{shell}"
         );
+        if shell != "powershell" {
+            assert!(script.contains("2.4.3.4"), "{shell}: the --target values");
+        }
     }
     let bad = run(&["completions", "tcsh"], dir.path());
     assert_eq!(bad.status.code(), Some(2));

@@ -32,7 +32,7 @@ use crate::target::Target;
 pub struct TargetArgs {
     /// The 2.4.x release the file is for: 2.4.0, 2.4.0.1, 2.4.1, 2.4.2, 2.4.2.1, 2.4.3, or a
     /// 2.4.3 point release 2.4.3.0–2.4.3.4 (converted as 2.4.3: same format).
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", value_parser = TargetParser)]
     pub target: Option<Target>,
     /// Learn the release from a `/dump` or `/debug` of the new, still empty 2.4 cluster, and
     /// (2.4.2+) the database config from its own `public` database.
@@ -83,6 +83,33 @@ impl TargetArgs {
                 "give --target VERSION or --target-from FRESH_DUMP".into(),
             )),
         }
+    }
+}
+
+/// Parses `--target` as [`Target`]'s `FromStr` does, and tells completion scripts every
+/// accepted release.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetParser;
+
+impl clap::builder::TypedValueParser for TargetParser {
+    type Value = Target;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<Target, clap::Error> {
+        let parse: fn(&str) -> std::result::Result<Target, String> = str::parse;
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Target::accepted().map(|(name, _)| clap::builder::PossibleValue::new(name)),
+        ))
     }
 }
 
