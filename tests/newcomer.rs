@@ -470,6 +470,19 @@ fn force_replaces_only_a_regular_file() {
         .is_symlink());
     assert!(!d.join("x.txt").exists() && !d.join("nowhere.txt").exists());
 
+    let plan = run(
+        &[
+            "copy-plan",
+            &small,
+            "--dir",
+            "file:///x",
+            "-o",
+            "target.txt",
+        ],
+        d,
+    );
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(text(&plan.stderr).contains("-o target.txt: not a directory"));
     fs::create_dir_all(d.join("plan/export.sql")).unwrap();
     let plan = run(
         &[

@@ -160,6 +160,13 @@ pub fn run(args: CopyPlanArgs) -> Result<u8> {
     let import = script(&plan, dir.as_str(), Side::Import)?;
     match args.output_dir.as_deref().filter(|d| !is_stdout(Some(d))) {
         Some(out_dir) => {
+            if std::fs::metadata(out_dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(Error::Usage(format!(
+                    "-o {}: not a directory; copy-plan writes export.sql and import.sql into a \
+                     directory (`-` for stdout)",
+                    out_dir.display()
+                )));
+            }
             std::fs::create_dir_all(out_dir)
                 .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
             let files = [("export.sql", &export), ("import.sql", &import)];
