@@ -128,7 +128,7 @@ fn words(line: &str) -> Vec<String> {
 
 /// The stand-ins for the README's hosts, and the URL each name maps to.
 struct Cluster {
-    _old_meta: MetaServer,
+    old_meta: MetaServer,
     _new_meta: MetaServer,
     _old_node: FakeNode,
     _new_node: FakeNode,
@@ -182,7 +182,7 @@ fn cluster() -> Cluster {
         ("http://new:8902", new_node.url.clone()),
     ];
     Cluster {
-        _old_meta: old_meta,
+        old_meta,
         _new_meta: new_meta,
         _old_node: old_node,
         _new_node: new_node,
@@ -209,6 +209,11 @@ struct Ran {
 
 /// Runs one line in `dir`; panics unless it exits 0.
 fn run_line(line: &Line, dir: &Path, cluster: &Cluster) -> Ran {
+    run_line_with(line, dir, cluster, None)
+}
+
+/// [`run_line`] with `stdin` fed to the command.
+fn run_line_with(line: &Line, dir: &Path, cluster: &Cluster, stdin: Option<&str>) -> Ran {
     let home = dir.join("home");
     let mut words = words(&line.text);
     let mut env = Vec::new();
@@ -263,11 +268,19 @@ fn run_line(line: &Line, dir: &Path, cluster: &Cluster) -> Ran {
         .env("CNOSDB_PW", PASSWORD)
         .env("NO_COLOR", "1")
         .envs(env)
-        .stdin(std::process::Stdio::null());
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     for var in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] {
         command.env_remove(var);
     }
-    let out = command.output().unwrap();
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -363,6 +376,67 @@ fn every_sh_example_of_the_readme_runs() {
         }
     }
     assert!(count >= 25, "only {count} README lines ran");
+}
+
+/// The README's inline examples: code spans that run `cnosdb-migrate` with arguments
+/// (synopses, with `[…]` or `URL` placeholders, and bare command names are not examples).
+fn inline_examples(readme: &str) -> Vec<Line> {
+    let mut found = Vec::new();
+    let mut inside = false;
+    for (i, raw) in readme.lines().enumerate() {
+        if raw.trim().starts_with("```") {
+            inside = !inside;
+            continue;
+        }
+        if inside {
+            continue;
+        }
+        for (k, span) in raw.split('`').enumerate() {
+            let example = k % 2 == 1
+                && (span.starts_with("cnosdb-migrate ") || span.contains("| cnosdb-migrate "))
+                && span.split_whitespace().count() > 2
+                && !span.contains('[')
+                && !span.contains("URL");
+            if example {
+                found.push(Line {
+                    block: 0,
+                    number: i + 1,
+                    text: span.to_string(),
+                });
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_inline_example_of_the_readme_runs() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let examples = inline_examples(&readme);
+    assert!(examples.len() >= 2, "{} inline examples", examples.len());
+    let cluster = cluster();
+    for example in examples {
+        let dir = block_dir();
+        match example.text.split_once(" | ") {
+            // `curl -s URL | …`: the command reads what the stand-in serves at URL.
+            Some((curl, rest)) => {
+                let url = curl.strip_prefix("curl -s ").expect("curl -s URL | …");
+                assert_eq!(url, "http://old-meta:8901/dump", "line {}", example.number);
+                let body = cluster.old_meta.dump_body();
+                let line = Line {
+                    text: rest.to_string(),
+                    ..example
+                };
+                run_line_with(&line, dir.path(), &cluster, Some(&body));
+                let out = fs::read_to_string(dir.path().join("out.txt")).unwrap();
+                assert!(out.contains("/cluster_xxx/users/alice: "), "{out}");
+            }
+            None => {
+                run_line(&example, dir.path(), &cluster);
+            }
+        }
+    }
 }
 
 #[test]
