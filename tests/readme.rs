@@ -379,7 +379,7 @@ fn every_sh_example_of_the_readme_runs() {
 }
 
 /// The README's inline examples: code spans that run `cnosdb-migrate` with arguments
-/// (synopses, with `[…]` or `URL` placeholders, and bare command names are not examples).
+/// (synopses, with `[…]`, `URL` or `…` placeholders, and bare command names are not examples).
 fn inline_examples(readme: &str) -> Vec<Line> {
     let mut found = Vec::new();
     let mut inside = false;
@@ -396,7 +396,8 @@ fn inline_examples(readme: &str) -> Vec<Line> {
                 && (span.starts_with("cnosdb-migrate ") || span.contains("| cnosdb-migrate "))
                 && span.split_whitespace().count() > 2
                 && !span.contains('[')
-                && !span.contains("URL");
+                && !span.contains("URL")
+                && !span.contains('…');
             if example {
                 found.push(Line {
                     block: 0,
