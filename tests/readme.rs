@@ -26,7 +26,7 @@ const NOT_RUN: [(&str, &str); 5] = [
         "the test suite itself: this test is one of its tests",
     ),
     (
-        "cargo install --path .",
+        "cargo install --locked --path .",
         "copies the binary under test to ~/.cargo/bin; every other line runs that binary",
     ),
     (
