@@ -68,6 +68,9 @@ pub enum Error {
     /// A remote server failed or answered something that is not success.
     #[error("{0}")]
     Remote(String),
+    /// The input holds no record to move: empty, or every record is dropped.
+    #[error("invalid input: {0}")]
+    NoRecord(String),
 }
 
 impl Error {
@@ -82,7 +85,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Input(_) => EXIT_INVALID_INPUT,
+            Error::Input(_) | Error::NoRecord(_) => EXIT_INVALID_INPUT,
             Error::Usage(_) => EXIT_USAGE,
             Error::Io { .. } => EXIT_IO,
             Error::Remote(_) => EXIT_REMOTE,

@@ -1,13 +1,18 @@
 //! Which tenants and databases move, and the cluster name they move to.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read};
+
 use clap::Args;
 
-use crate::dump::KeyKind;
+use crate::dump::{scan_records, Key, KeyKind};
+use crate::pipeline::drop_rule;
 
 /// Selection of tenants and databases, shared by every command that reads a dump.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filter {
-    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go with it.
+    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go
+    /// with it. Every name a filter gives must exist in the input.
     #[arg(long = "include-tenant", value_name = "TENANT")]
     pub include_tenants: Vec<String>,
     /// Leave this tenant out (repeatable).
@@ -26,6 +31,13 @@ fn parse_tenant_db(s: &str) -> Result<(String, String), String> {
 }
 
 impl Filter {
+    /// True when the filter names nothing: every tenant and database is selected.
+    pub fn is_empty(&self) -> bool {
+        self.include_tenants.is_empty()
+            && self.exclude_tenants.is_empty()
+            && self.exclude_dbs.is_empty()
+    }
+
     /// True when the filter lets a tenant through.
     pub fn tenant_selected(&self, tenant: &str) -> bool {
         (self.include_tenants.is_empty() || self.include_tenants.iter().any(|t| t == tenant))
@@ -47,6 +59,93 @@ impl Filter {
             _ => true,
         }
     }
+}
+
+/// The tenants, databases and tables named by the keys of a dump, and its record count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    /// `KEY: VALUE` lines read.
+    pub records: u64,
+    /// Records that `transform` drops by their key alone, per rule.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// Every tenant some key belongs to.
+    pub tenants: BTreeSet<String>,
+    /// Every (tenant, database) some key belongs to.
+    pub databases: BTreeSet<(String, String)>,
+    /// Every (tenant, database, table) with a table record.
+    pub tables: BTreeSet<(String, String, String)>,
+}
+
+impl Names {
+    /// Reads the names from every record of a dump in either form (a quick scan: lines that
+    /// are not records, or whose key is not UTF-8, are skipped).
+    pub fn scan(input: impl Read) -> io::Result<Names> {
+        let mut names = Names::default();
+        scan_records(input, |key, _| {
+            names.records += 1;
+            if let Ok(key) = std::str::from_utf8(key) {
+                names.add(&Key::parse(key).kind);
+            }
+        })?;
+        Ok(names)
+    }
+
+    /// Records that `transform` keeps, as far as their keys tell.
+    pub fn kept(&self) -> u64 {
+        self.records - self.dropped.values().sum::<u64>()
+    }
+
+    /// Adds the names of one record, and counts it if its key alone drops it.
+    pub fn add(&mut self, kind: &KeyKind<'_>) {
+        if let Some(rule) = drop_rule(kind) {
+            *self.dropped.entry(rule).or_default() += 1;
+        }
+        if let Some(t) = kind.tenant() {
+            if !self.tenants.contains(t) {
+                self.tenants.insert(t.to_string());
+            }
+            if let Some(d) = kind.database() {
+                self.databases.insert((t.to_string(), d.to_string()));
+                if let KeyKind::Table { table, .. } = kind {
+                    self.tables
+                        .insert((t.to_string(), d.to_string(), table.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// The `n` candidates closest to `name` by edit distance (then by name), nearest first.
+pub fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    n: usize,
+) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
+}
+
+/// Levenshtein distance between two strings, counted in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Rewrites the cluster segment of a key: `/{old}/rest` becomes `/{new}/rest`.
@@ -83,6 +182,37 @@ mod tests {
         };
         assert!(only.selects(&Key::parse("/c/tenants/t1").kind));
         assert!(!only.selects(&Key::parse("/c/tenants/t3/limiter").kind));
+    }
+
+    #[test]
+    fn names_of_a_dump_and_the_closest_ones() {
+        let dump = "/c/tenants/acme: {}\n* /c/tenants/acme/dbs/metrics/schemas/cpu: {}\n\
+                    /c/tenants/cnosdb/dbs/public: {}\n/c/users/root: {}\nnot a record\n";
+        let names = Names::scan(dump.as_bytes()).unwrap();
+        assert_eq!(names.records, 4);
+        assert_eq!(names.kept(), 4);
+        let dropped = Names::scan(
+            "/data_version: 1\n/c/tenants/cnosdb/dbs/usage_schema: {}\n/c/users/u: {}\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(dropped.kept(), 1);
+        assert_eq!(dropped.dropped["drop.system-db"], 1);
+        assert_eq!(
+            names.tenants,
+            BTreeSet::from(["acme".into(), "cnosdb".into()])
+        );
+        assert_eq!(names.databases.len(), 2);
+        assert_eq!(
+            names.tables,
+            BTreeSet::from([("acme".into(), "metrics".into(), "cpu".into())])
+        );
+        assert_eq!(edit_distance("acmee", "acme"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(
+            closest("acmee", names.tenants.iter().map(String::as_str), 5),
+            ["acme", "cnosdb"]
+        );
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! The `cnosdb-migrate` command: argument parsing and exit codes; the work is in the library.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use cnosdb_migrate::commands;
+use cnosdb_migrate::output::Output;
+use cnosdb_migrate::{Error, Result};
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
-  1  invalid input (or `check` found problems)
-  2  usage error
-  3  I/O error
+  1  invalid input, an input with no record to restore (or `check` found problems)
+  2  usage error (also: a filter naming what the input does not hold, an output that is not
+     a regular file, a dump to a terminal without --to-terminal)
+  3  I/O error (also: a missing output directory)
   4  remote failure (connection, status, body, count mismatch)";
 
 /// Moves a CnosDB 2.3 meta store (and its tables' rows) to CnosDB 2.4.x.
@@ -47,6 +52,70 @@ enum Command {
     /// Dry run of transform: what would be dropped and patched, record by record.
     #[command(after_help = EXIT_CODES)]
     Diff(commands::diff::DiffArgs),
+    /// Print a shell completion script, e.g. `cnosdb-migrate completions bash`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into DIR.
+    Man {
+        /// Write cnosdb-migrate.1 and cnosdb-migrate-COMMAND.1 into this directory (pages
+        /// already there are replaced); `-`: the main page on stdout.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Prints the completion script for `shell` on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cnosdb-migrate", &mut script);
+    to_stdout(&script)
+}
+
+/// Prints the main man page, or writes every page into `dir`.
+fn man(dir: Option<&Path>) -> Result<u8> {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let render = |cmd: &clap::Command| -> Result<Vec<u8>> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .render(&mut page)
+            .map_err(|e| Error::io("rendering the man page", e))?;
+        Ok(page)
+    };
+    let Some(dir) = dir else {
+        return to_stdout(&render(&cli)?);
+    };
+    let mut pages = vec![("cnosdb-migrate.1".to_string(), render(&cli)?)];
+    for sub in cli.get_subcommands() {
+        pages.push((format!("cnosdb-migrate-{}.1", sub.get_name()), render(sub)?));
+    }
+    for (name, page) in &pages {
+        let path = dir.join(name);
+        let mut out = Output::open(Some(&path), true, false)?;
+        out.write_all(page)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        out.commit()?;
+        // Output files are private (0600); a man page holds no secret and is for everyone.
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(|e| Error::io(format!("making {} readable", path.display()), e))?;
+    }
+    commands::term::stderr_line(&format!(
+        "cnosdb-migrate: wrote {} man pages into {}",
+        pages.len(),
+        dir.display()
+    ));
+    Ok(0)
+}
+
+fn to_stdout(bytes: &[u8]) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))?;
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -67,12 +136,14 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man(dir.as_deref().filter(|d| d.as_os_str() != "-")),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cnosdb-migrate: error: {e}");
+            commands::term::error(&e);
             ExitCode::from(e.exit_code())
         }
     }

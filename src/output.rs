@@ -45,16 +45,7 @@ impl Output {
     pub fn open(path: Option<&Path>, force: bool, stream: bool) -> Result<Output> {
         let sink = match path {
             Some(p) if !is_stdout(Some(p)) => {
-                if !force && p.exists() {
-                    return Err(Error::Usage(format!(
-                        "{} already exists; pass --force to replace it",
-                        p.display()
-                    )));
-                }
-                let dir = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
+                let dir = check_destination(p, force)?;
                 let temp = tempfile::Builder::new()
                     .prefix(".cnosdb-migrate.")
                     .tempfile_in(dir)
@@ -122,6 +113,82 @@ impl Output {
             Sink::Stream(mut out) => out.flush().map_err(|e| Error::io("writing to stdout", e)),
         }
     }
+}
+
+/// Checks that `path` can receive a file: absent, or a regular file when `force`; and that its
+/// directory exists. Returns that directory.
+fn check_destination(path: &Path, force: bool) -> Result<&Path> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            if !force {
+                return Err(Error::Usage(format!(
+                    "{} already exists; pass --force to replace it",
+                    path.display()
+                )));
+            }
+        }
+        Ok(meta) => {
+            return Err(Error::Usage(format!(
+                "{} is {}; only a regular file is ever replaced: name a file",
+                path.display(),
+                describe(path, &meta.file_type())
+            )))
+        }
+        // Absent, or its directory is missing or not a directory: said below.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) => {}
+        Err(e) => return Err(Error::io(format!("looking at {}", path.display()), e)),
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(dir),
+        Ok(meta) => Err(Error::io(
+            format!(
+                "the output directory {} is {}",
+                dir.display(),
+                describe(dir, &meta.file_type())
+            ),
+            io::ErrorKind::NotADirectory.into(),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::io(
+            format!("the output directory {} does not exist", dir.display()),
+            e,
+        )),
+        Err(e) => Err(Error::io(format!("looking at {}", dir.display()), e)),
+    }
+}
+
+/// What kind of directory entry `path` is, in words (`a directory`, `a symbolic link to …`).
+fn describe(path: &Path, ft: &std::fs::FileType) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_symlink() {
+        return match std::fs::read_link(path) {
+            Ok(to) => format!("a symbolic link (to {})", to.display()),
+            Err(_) => "a symbolic link".into(),
+        };
+    }
+    let what = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    };
+    what.into()
 }
 
 impl Write for Output {

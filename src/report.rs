@@ -132,8 +132,13 @@ pub struct Summary {
     pub input_records: u64,
     /// Lines that ended in CR LF (normalized to LF).
     pub crlf_lines: u64,
-    /// SHA-256 of the output bytes, hex (empty unless checksums were asked for).
+    /// SHA-256 of the output bytes, hex (empty unless checksums were asked for, or when a dry
+    /// run cannot predict it; written `null` when empty).
+    #[serde(serialize_with = "null_if_empty")]
     pub output_sha256: String,
+    /// Why a dry run cannot predict `output_sha256` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_sha256_unpredictable: Option<String>,
     /// Output size.
     pub output_bytes: u64,
     /// Records written.
@@ -148,6 +153,14 @@ pub struct Summary {
     pub hashed_password_users: Vec<String>,
     /// Keys the tool does not know, kept as they were.
     pub unknown_keys: u64,
+}
+
+fn null_if_empty<S: serde::Serializer>(text: &str, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if text.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(text)
+    }
 }
 
 impl Summary {

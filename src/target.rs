@@ -16,7 +16,7 @@ pub enum Target {
     V2_4_2,
     /// 2.4.2.1
     V2_4_2_1,
-    /// 2.4.3, 2.4.3.x and main
+    /// 2.4.3 and its point releases 2.4.3.0–2.4.3.4 (one format)
     V2_4_3,
 }
 
@@ -101,19 +101,32 @@ impl fmt::Display for Target {
     }
 }
 
+/// The point releases of 2.4.3 known to the project; each writes the format of 2.4.3.
+pub const POINT_RELEASES_2_4_3: [&str; 5] = ["2.4.3.0", "2.4.3.1", "2.4.3.2", "2.4.3.3", "2.4.3.4"];
+
+impl Target {
+    /// Every accepted spelling of a release, oldest first (each also with a leading `v`).
+    pub fn accepted() -> impl Iterator<Item = (&'static str, Target)> {
+        Target::ALL
+            .into_iter()
+            .map(|t| (t.as_str(), t))
+            .chain(POINT_RELEASES_2_4_3.map(|v| (v, Target::V2_4_3)))
+    }
+}
+
 impl FromStr for Target {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.strip_prefix('v').unwrap_or(s);
-        Target::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .or_else(|| s.starts_with("2.4.3.").then_some(Target::V2_4_3))
+        let v = s.strip_prefix('v').unwrap_or(s);
+        Target::accepted()
+            .find(|(name, _)| *name == v)
+            .map(|(_, t)| t)
             .ok_or_else(|| {
                 let valid: Vec<_> = Target::ALL.iter().map(|t| t.as_str()).collect();
                 format!(
-                    "unknown target release `{s}`; valid: {} (2.4.3 covers 2.4.3.x and main)",
+                    "unknown target release `{s}`; valid: {}, and 2.4.3.0–2.4.3.4 (the format \
+                     of 2.4.3)",
                     valid.join(", ")
                 )
             })
@@ -204,10 +217,14 @@ mod tests {
         for t in Target::ALL {
             assert_eq!(t.as_str().parse::<Target>(), Ok(t));
         }
-        assert_eq!("2.4.3.4".parse::<Target>(), Ok(Target::V2_4_3));
+        for point in POINT_RELEASES_2_4_3 {
+            assert_eq!(point.parse::<Target>(), Ok(Target::V2_4_3));
+        }
         assert_eq!("v2.4.1".parse::<Target>(), Ok(Target::V2_4_1));
-        let err = "2.5.0".parse::<Target>().unwrap_err();
-        assert!(err.contains("2.4.0.1") && err.contains("2.4.3"), "{err}");
+        for bad in ["2.5.0", "2.4.3.9", "2.4.3.", "main", "2.4.3.4.1", "2.4"] {
+            let err = bad.parse::<Target>().unwrap_err();
+            assert!(err.contains(bad) && err.contains("2.4.0.1"), "{err}");
+        }
     }
 
     #[test]

@@ -130,7 +130,6 @@ fn transform_output_passes_check_for_every_fixture_and_target() {
         "fixtures/v2.3/full.dump.txt",
         "fixtures/v2.3/full.debug.txt",
         "fixtures/bad/crlf.txt",
-        "fixtures/bad/empty.txt",
     ];
     for t in targets {
         for input in inputs {

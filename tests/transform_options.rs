@@ -168,8 +168,8 @@ fn exclude_tenant_leaves_that_tenant_out() {
         .count();
     // iot: tenant, fleet, trucks, two members, two roles.
     assert_eq!(filtered, 7);
-    // Including and excluding the same tenant leaves it out.
-    let (none, _) = ok(
+    // Including and excluding the same tenant selects no tenant at all: a mistake, refused.
+    let none = run_on(
         &input,
         &[
             "--target",
@@ -180,7 +180,13 @@ fn exclude_tenant_leaves_that_tenant_out() {
             "iot",
         ],
     );
-    assert_eq!(none, without_lines(&base, |k| k.contains("/tenants/")));
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("contradict each other"),
+        "{}",
+        none.stderr
+    );
+    assert_eq!(none.stdout, "");
 }
 
 #[test]
@@ -210,10 +216,19 @@ fn exclude_db_leaves_that_database_and_its_tables_out() {
         report.of("/cluster_xxx/tenants/acme/dbs/factory/buckets/9")["rule"],
         "drop.bucket"
     );
-    // Only an exact TENANT.DB matches.
+    // Only an exact TENANT.DB matches; a name that matches nothing is refused (exit 2), not
+    // quietly ignored.
     for other in ["acme.fact", "iot.factory", "acme.factory.x"] {
-        let (same, _) = ok(&input, &["--target", "2.4.3", "--exclude-db", other]);
-        assert_eq!(same, base, "{other}");
+        let out = run_on(&input, &["--target", "2.4.3", "--exclude-db", other]);
+        assert_eq!(out.code, 2, "{other}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "--exclude-db {other}: the input holds no database"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "");
     }
 }
 

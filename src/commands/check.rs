@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::term::{ERROR, GOOD};
 use super::TargetArgs;
 use crate::check::check;
 use crate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
@@ -25,9 +26,16 @@ pub struct CheckArgs {
 /// Runs `check`.
 pub fn run(args: CheckArgs) -> Result<u8> {
     let learned = args.target.resolve(false)?;
+    super::term::notice_stdin(args.input.as_deref(), "the restore-ready file");
     let input = open_input(args.input.as_deref())?;
     let report = check(input, learned.target, learned.cluster.as_deref())?;
-    let mut out = BufWriter::new(io::stdout().lock());
+    if report.summary.records == 0 && report.summary.ok {
+        return Err(super::no_record(
+            args.input.as_deref(),
+            report.summary.bytes,
+        ));
+    }
+    let mut out = BufWriter::new(anstream::AutoStream::auto(io::stdout().lock()));
     let written = if args.json {
         report
             .problems
@@ -59,13 +67,13 @@ fn write_text(out: &mut impl Write, report: &crate::check::CheckReport) -> io::R
     if s.ok {
         writeln!(
             out,
-            "OK: {} records, safe to restore into CnosDB {}",
+            "{GOOD}OK{GOOD:#}: {} records, safe to restore into CnosDB {}",
             s.records, s.target
         )?;
     } else {
         writeln!(
             out,
-            "{} problem{} ({} records, {} lines): NOT safe to restore into CnosDB {}",
+            "{} problem{} ({} records, {} lines): {ERROR}NOT safe{ERROR:#} to restore into CnosDB {}",
             s.problems,
             if s.problems == 1 { "" } else { "s" },
             s.records,

@@ -61,7 +61,8 @@ pub struct CopyArgs {
     /// Print the statements and where they would go; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also write the final table as JSON Lines to PATH (replaced if it exists).
+    /// Also write the final table as JSON Lines to PATH (replaced if it exists); `-`: on stdout,
+    /// instead of the text table.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Give up on a statement after SECS seconds (default: wait as long as the server works).
@@ -141,14 +142,12 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     if args.state.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage("--state needs a file path".into()));
     }
-    if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
-        return Err(Error::Usage("--report needs a file path".into()));
-    }
     let timeout = args.timeout.map(Duration::from_secs);
     let mut from =
         SqlNode::new(&args.from, timeout).map_err(|e| Error::Usage(format!("--from: {e}")))?;
     let mut to = SqlNode::new(&args.to, timeout).map_err(|e| Error::Usage(format!("--to: {e}")))?;
 
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let Resume { done, exported } = match &args.state {
         Some(path) => load_state(path, to.url())?,
@@ -210,7 +209,10 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         })
         .collect();
 
-    print_summary(&outcomes, plan.definitions_only.len())?;
+    // `--report -`: the report replaces the table on stdout.
+    if !args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+        print_summary(&outcomes, plan.definitions_only.len())?;
+    }
     if let Some(path) = &args.report {
         let mut out = Output::open(Some(path), true, false)?;
         outcomes
@@ -224,7 +226,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     }
     let failed = outcomes.iter().filter(|o| !o.status.ok()).count();
     if failed > 0 {
-        eprintln!(
+        say!(
             "cnosdb-migrate: {failed} of {} tables not copied; fix the cause and run the same \
              command again{}",
             outcomes.len(),
@@ -423,7 +425,7 @@ impl Progress {
     }
 
     fn println(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| say!("{text}"));
     }
 
     fn finish(&self) {

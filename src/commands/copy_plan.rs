@@ -7,7 +7,8 @@ use clap::Args;
 
 use crate::error::{Error, InputError, Result, EXIT_OK};
 use crate::filter::Filter;
-use crate::output::{open_input, Output};
+use crate::output::{is_stdout, open_rereadable_input, Output};
+use crate::source::Rereadable as _;
 use crate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use crate::tables::{read_tables, TableInfo};
 
@@ -79,8 +80,17 @@ pub fn plan(
     dir: &CopyDir,
     format: FileFormat,
 ) -> Result<Plan> {
+    let file = open_rereadable_input(input)?;
+    super::check_selection(
+        &super::scan_names(&file, input)?,
+        input,
+        &selection.filter,
+        (&selection.include_tables, &selection.exclude_tables),
+    )?;
+    let tables = read_tables(file.reader())?;
+    let with_rows = tables.iter().filter(|t| t.engine.holds_rows()).count();
     let mut plan = Plan::default();
-    for info in read_tables(open_input(input)?)? {
+    for info in tables {
         if !selection.selects(&info) {
             continue;
         }
@@ -98,6 +108,17 @@ pub fn plan(
             info,
         });
     }
+    let filtered = !selection.filter.is_empty()
+        || !selection.include_tables.is_empty()
+        || !selection.exclude_tables.is_empty();
+    if filtered && plan.copy.is_empty() {
+        return Err(Error::Usage(format!(
+            "the filters select no table with rows to copy ({} TSKV tables in {}): check \
+             --include-tenant, --exclude-tenant, --exclude-db, --include-table, --exclude-table",
+            with_rows,
+            super::input_name(input)
+        )));
+    }
     Ok(plan)
 }
 
@@ -112,8 +133,8 @@ pub struct CopyPlanArgs {
     /// File format of the copied rows.
     #[arg(long, value_enum, default_value_t)]
     pub format: FileFormat,
-    /// Write export.sql and import.sql into this directory (created if missing); without it
-    /// both are printed to stdout, export first.
+    /// Write export.sql and import.sql into this directory (created if missing); `-` or
+    /// absent: both are printed to stdout, export first.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// Replace existing export.sql / import.sql.
@@ -133,11 +154,19 @@ enum Side {
 /// Runs `copy-plan`.
 pub fn run(args: CopyPlanArgs) -> Result<u8> {
     let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
     let export = script(&plan, dir.as_str(), Side::Export)?;
     let import = script(&plan, dir.as_str(), Side::Import)?;
-    match &args.output_dir {
+    match args.output_dir.as_deref().filter(|d| !is_stdout(Some(d))) {
         Some(out_dir) => {
+            if std::fs::metadata(out_dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(Error::Usage(format!(
+                    "-o {}: not a directory; copy-plan writes export.sql and import.sql into a \
+                     directory (`-` for stdout)",
+                    out_dir.display()
+                )));
+            }
             std::fs::create_dir_all(out_dir)
                 .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
             let files = [("export.sql", &export), ("import.sql", &import)];
@@ -152,7 +181,7 @@ pub fn run(args: CopyPlanArgs) -> Result<u8> {
             for out in outputs {
                 out.commit()?;
             }
-            eprintln!(
+            say!(
                 "cnosdb-migrate: wrote {} and {}: {} tables to copy",
                 out_dir.join("export.sql").display(),
                 out_dir.join("import.sql").display(),

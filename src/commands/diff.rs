@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -76,22 +76,57 @@ impl Observer for Collect {
 pub fn run(args: DiffArgs) -> Result<u8> {
     let mut opts = args.convert.options(&args.target.resolve(false)?)?;
     opts.checksums = true;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
+    super::check_filter(&input, args.input.as_deref(), &opts.filter)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    let written = if args.json {
-        let summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
-        writeln!(out, "{}", summary.to_json())
+    let (written, summary) = if args.json {
+        let mut summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        no_record(&summary, args.input.as_deref())?;
+        unpredictable(&mut summary);
+        (writeln!(out, "{}", summary.to_json()), summary)
     } else {
         let mut collect = Collect::default();
-        let summary = transform(&input, io::sink(), &opts, &mut collect)?;
+        let mut summary = transform(&input, io::sink(), &opts, &mut collect)?;
+        no_record(&summary, args.input.as_deref())?;
+        unpredictable(&mut summary);
         collect.dropped.values_mut().for_each(|keys| keys.sort());
         collect.changed.sort_by_key(|c| c.line);
-        write_text(&mut out, &collect, &summary)
+        (write_text(&mut out, &collect, &summary), summary)
     };
     written
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("writing to stdout", e))?;
+    // Shown, then refused: every record is dropped.
+    super::check_written(&summary, args.input.as_deref())?;
     Ok(EXIT_OK)
+}
+
+/// An input without a record has nothing to show: the error alone.
+fn no_record(summary: &Summary, input: Option<&Path>) -> Result<()> {
+    if summary.input_records == 0 {
+        return Err(super::no_record(input, summary.input_bytes));
+    }
+    Ok(())
+}
+
+/// A plaintext password is hashed with a fresh random bcrypt salt on every run, so the bytes
+/// `transform` will write cannot be known in advance: the dry run's hash is withdrawn, with
+/// the reason.
+fn unpredictable(summary: &mut Summary) {
+    let users = &summary.hashed_password_users;
+    if users.is_empty() {
+        return;
+    }
+    summary.output_sha256.clear();
+    summary.output_sha256_unpredictable = Some(format!(
+        "{} plaintext password{} ({}) will be bcrypt-hashed with a fresh random salt, so every \
+         transform writes different bytes; compare the sha256 that `check` prints for the \
+         written file with `output_sha256` in transform's --report instead",
+        users.len(),
+        if users.len() == 1 { "" } else { "s" },
+        users.join(", ")
+    ));
 }
 
 fn write_text(out: &mut impl Write, c: &Collect, s: &Summary) -> io::Result<()> {
@@ -122,9 +157,16 @@ fn write_text(out: &mut impl Write, c: &Collect, s: &Summary) -> io::Result<()> 
     if s.unknown_keys > 0 {
         writeln!(out, "unknown keys kept as they are: {}", s.unknown_keys)?;
     }
-    writeln!(
-        out,
-        "output would be {} bytes, sha256 {}",
-        s.output_bytes, s.output_sha256
-    )
+    match &s.output_sha256_unpredictable {
+        Some(why) => writeln!(
+            out,
+            "output would be {} bytes; its sha256 cannot be predicted: {why}",
+            s.output_bytes
+        ),
+        None => writeln!(
+            out,
+            "output would be {} bytes, sha256 {}",
+            s.output_bytes, s.output_sha256
+        ),
+    }
 }

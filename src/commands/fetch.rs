@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::error::{Error, Result, EXIT_OK};
+use crate::error::{Result, EXIT_OK};
 use crate::output::{is_stdout, Output};
 use crate::remote::meta::{Endpoint, MetaClient, Timeouts};
 
@@ -26,9 +26,13 @@ pub struct FetchArgs {
     /// Where to save the dump; `-` or absent for stdout (written once the dump is complete).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Replace FILE if it exists.
+    /// Replace FILE if it exists (a regular file only).
     #[arg(long)]
     pub force: bool,
+    /// Print the dump even when stdout is a terminal (refused otherwise: it holds password
+    /// hashes).
+    #[arg(long)]
+    pub to_terminal: bool,
     /// Seconds to wait for the connection [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub connect_timeout: Option<Duration>,
@@ -54,13 +58,7 @@ pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
 pub fn run(args: FetchArgs) -> Result<u8> {
     let endpoint = Endpoint::parse(&args.url)?;
     let to_stdout = is_stdout(args.output.as_deref());
-    if to_stdout && io::stdout().is_terminal() {
-        return Err(Error::Usage(
-            "refusing to print a dump (it holds password hashes) to the terminal; \
-             pass -o FILE or redirect stdout"
-                .into(),
-        ));
-    }
+    super::term::refuse_dump_on_terminal(args.output.as_deref(), args.to_terminal)?;
     // Opened first, so that an existing file is refused before anything is downloaded.
     let mut out = Output::open(args.output.as_deref(), args.force, false)?;
     let client = MetaClient::new(Timeouts {
@@ -83,13 +81,13 @@ pub fn run(args: FetchArgs) -> Result<u8> {
             Some(p) if !to_stdout => p.display().to_string(),
             _ => "-".to_string(),
         };
-        eprintln!(
+        say!(
             "cnosdb-migrate: fetched {} records ({} bytes, /{} form) from {url}",
             fetched.records,
             fetched.bytes,
             fetched.form.name()
         );
-        eprintln!("sha256 {hex}  {name}");
+        say!("sha256 {hex}  {name}");
     }
     Ok(EXIT_OK)
 }

@@ -7,7 +7,8 @@ use clap::Args;
 
 use crate::error::{Error, Result, EXIT_OK};
 use crate::inspect::inspect;
-use crate::output::open_input;
+use crate::output::open_rereadable_input;
+use crate::source::Rereadable as _;
 
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
@@ -21,14 +22,22 @@ pub struct InspectArgs {
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> Result<u8> {
-    let summary = inspect(open_input(args.input.as_deref())?)?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
+    let input = open_rereadable_input(args.input.as_deref())?;
+    super::scan_names(&input, args.input.as_deref())?;
+    let summary = inspect(input.reader())?;
     let text = if args.json {
         serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
     } else {
-        summary.human()
+        // The warnings' heading is coloured on a terminal.
+        let heading = super::term::WARNING;
+        summary.human().replacen(
+            "\nwarnings:\n",
+            &format!("\n{heading}warnings:{heading:#}\n"),
+            1,
+        )
     };
-    io::stdout()
-        .lock()
+    anstream::AutoStream::auto(io::stdout().lock())
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("writing to stdout", e))?;
     Ok(EXIT_OK)

@@ -31,7 +31,7 @@ pub struct RestoreArgs {
     /// The 2.4.x release the file is for (2.4.0 … 2.4.3). Without it (and without
     /// --target-from) the release is learned from the server's own /dump. Either way the
     /// full `check` for it runs before anything is sent, and the server must run it.
-    #[arg(long, value_name = "VERSION", conflicts_with = "target_from")]
+    #[arg(long, value_name = "VERSION", value_parser = super::TargetParser, conflicts_with = "target_from")]
     pub target: Option<Target>,
     /// Learn the release from a dump of the new cluster taken before (as transform and check
     /// do).
@@ -72,7 +72,7 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
     let url = endpoint.restore_url()?;
     let file = open_file(&args)?;
     if args.no_check {
-        eprintln!(
+        say!(
             "cnosdb-migrate: warning: --no-check: sending without any check; \
              whatever the file holds is written to the meta store as it is"
         );
@@ -99,7 +99,7 @@ pub fn run(args: RestoreArgs) -> Result<u8> {
     }
     send(&args, &url, &file, &plan, start)?;
     if !args.quiet {
-        eprintln!(
+        say!(
             "cnosdb-migrate: restored records {start}..{} ({} in {} request{}) to {url}; \
              the server confirmed every count",
             plan.total_records,
@@ -177,7 +177,7 @@ fn learn_target(args: &RestoreArgs, endpoint: &Endpoint) -> Result<(Target, Opti
         )));
     }
     if !args.quiet {
-        eprintln!(
+        say!(
             "cnosdb-migrate: {url} runs CnosDB {} (target {}){}",
             server.detected,
             server.target,
@@ -274,7 +274,7 @@ fn check_for(
         return Ok(());
     };
     for p in &report.problems {
-        eprintln!(
+        say!(
             "line {} [{}] {}: {}",
             p.line,
             p.code,
@@ -293,7 +293,7 @@ fn check_for(
 
 fn print_plan(url: &str, plan: &Plan, start: u64) {
     let bytes: u64 = plan.chunks.iter().map(Chunk::bytes).sum();
-    println!(
+    out!(
         "dry run: would POST {} request{} to {url}: records {start}..{} of {} ({bytes} bytes)",
         plan.chunks.len(),
         if plan.chunks.len() == 1 { "" } else { "s" },
@@ -301,7 +301,7 @@ fn print_plan(url: &str, plan: &Plan, start: u64) {
         plan.total_records
     );
     for (i, c) in plan.chunks.iter().enumerate() {
-        println!(
+        out!(
             "  request {}: records {} ({} record{}, bytes {}..{})",
             i + 1,
             span(c.first, c.last),
@@ -311,7 +311,7 @@ fn print_plan(url: &str, plan: &Plan, start: u64) {
             c.end
         );
     }
-    println!("nothing was sent");
+    out!("nothing was sent");
 }
 
 fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> Result<()> {

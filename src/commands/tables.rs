@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result, EXIT_OK};
-use crate::output::{open_input, Output};
+use crate::output::{open_rereadable_input, Output};
+use crate::source::Rereadable as _;
 use crate::tables::{printable, read_tables, Engine, TableInfo};
 
 /// Arguments of `tables`.
@@ -21,7 +22,10 @@ pub struct TablesArgs {
 
 /// Runs `tables`.
 pub fn run(args: TablesArgs) -> Result<u8> {
-    let tables = read_tables(open_input(args.input.as_deref())?)?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
+    let input = open_rereadable_input(args.input.as_deref())?;
+    super::scan_names(&input, args.input.as_deref())?;
+    let tables = read_tables(input.reader())?;
     let mut out = Output::open(None, false, true)?;
     let written = if args.json {
         tables.iter().try_for_each(|t| {

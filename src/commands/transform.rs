@@ -24,14 +24,18 @@ pub struct TransformArgs {
     /// Where to write the restore-ready file; `-` or absent for stdout. Written atomically, mode 0600.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: Option<PathBuf>,
-    /// Replace OUTPUT (and the report) if they exist.
+    /// Replace OUTPUT (and the report) if they exist (a regular file only).
     #[arg(long)]
     pub force: bool,
+    /// Print the dump even when stdout is a terminal (refused otherwise: it holds password
+    /// hashes).
+    #[arg(long)]
+    pub to_terminal: bool,
     /// Write to stdout as records are converted, instead of only after the whole input was accepted.
     #[arg(long)]
     pub stream: bool,
     /// Write the audit trail here: one JSON line per input record, then a summary with the
-    /// SHA-256 of input and output (also printed on stderr).
+    /// SHA-256 of input and output (also printed on stderr). `-`: stdout (with -o FILE).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// No summary on stderr.
@@ -109,9 +113,12 @@ impl ConvertArgs {
 pub fn run(args: TransformArgs) -> Result<u8> {
     let mut opts = args.convert.options(&args.target.resolve(args.quiet)?)?;
     opts.checksums = args.report.is_some();
-    if args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+    let output_to_stdout = is_stdout(args.output.as_deref());
+    if output_to_stdout && args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage(
-            "--report needs a file path (stdout carries the converted dump)".into(),
+            "--report -: stdout carries the converted dump; give -o FILE to have the report \
+             on stdout, or a file path for the report"
+                .into(),
         ));
     }
     if let (Some(o), Some(r)) = (args.output.as_deref(), args.report.as_deref()) {
@@ -123,7 +130,10 @@ pub fn run(args: TransformArgs) -> Result<u8> {
             )));
         }
     }
+    super::term::refuse_dump_on_terminal(args.output.as_deref(), args.to_terminal)?;
+    super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
+    super::check_filter(&input, args.input.as_deref(), &opts.filter)?;
     let mut out = Output::open(args.output.as_deref(), args.force, args.stream)?;
     let mut report = match &args.report {
         Some(p) => Some(Output::open(Some(p), args.force, false)?),
@@ -133,6 +143,7 @@ pub fn run(args: TransformArgs) -> Result<u8> {
         Some(r) => transform(&input, &mut out, &opts, &mut JsonLines(r))?,
         None => transform(&input, &mut out, &opts, &mut NoReport)?,
     };
+    super::check_written(&summary, args.input.as_deref())?;
     out.commit()?;
     if let Some(mut r) = report {
         r.write_all(summary.to_json().as_bytes())
@@ -141,7 +152,7 @@ pub fn run(args: TransformArgs) -> Result<u8> {
         r.commit()?;
     }
     if !args.quiet {
-        eprint!("{}", summary.human());
+        super::term::stderr_text(&summary.human());
     }
     Ok(0)
 }
