@@ -52,6 +52,10 @@ enum Command {
     /// Dry run of transform: what would be dropped and patched, record by record.
     #[command(after_help = EXIT_CODES)]
     Diff(commands::diff::DiffArgs),
+    /// After a restore: prove the new cluster holds every record sent (its /dump, by
+    /// meaning) and lists every database and table (its SQL API).
+    #[command(after_help = EXIT_CODES)]
+    Verify(commands::verify::VerifyArgs),
     /// Print a shell completion script, e.g. `cnosdb-migrate completions bash`.
     Completions {
         /// The shell to complete for.
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Verify(args) => commands::verify::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man(dir.as_deref().filter(|d| d.as_os_str() != "-")),
     };

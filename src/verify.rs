@@ -28,6 +28,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict's code, as in JSON output.
+    pub fn code(self) -> &'static str {
+        match self {
+            Verdict::Missing => "missing",
+            Verdict::Changed => "changed",
+            Verdict::NotListed => "not-listed",
+        }
+    }
+
     /// What the verdict means, for text output.
     pub fn describe(self) -> &'static str {
         match self {
@@ -225,6 +234,135 @@ impl Listing {
     }
 }
 
+/// Asks the SQL API, through `ask(tenant, db, statement)` (the CSV answer, or the server's
+/// error), to list every tenant's databases, every database's tables, and to describe every
+/// table; returns what it does not show, in file order.
+pub fn check_listing(
+    listing: &Listing,
+    mut ask: impl FnMut(&str, &str, &str) -> std::result::Result<String, String>,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut not_listed = |line: u64, key: &str, detail: String| {
+        out.push(Difference {
+            line,
+            key: key.to_string(),
+            verdict: Verdict::NotListed,
+            detail: Some(detail),
+        })
+    };
+    for tenant in listing.tenant_names() {
+        let dbs: Vec<_> = listing.databases.range(range_of(tenant)).collect();
+        let shown = match ask(tenant, "public", "SHOW DATABASES") {
+            Ok(csv) => first_fields(&csv),
+            Err(e) => {
+                let (line, key) = listing
+                    .tenants
+                    .get(tenant)
+                    .cloned()
+                    .or_else(|| dbs.first().map(|(_, at)| (*at).clone()))
+                    .unwrap_or_default();
+                not_listed(
+                    line,
+                    &key,
+                    format!("SHOW DATABASES in tenant {tenant}: {e}"),
+                );
+                continue;
+            }
+        };
+        for ((_, db), (line, key)) in dbs {
+            if !shown.contains(db) {
+                not_listed(
+                    *line,
+                    key,
+                    format!("SHOW DATABASES in tenant {tenant} does not list it"),
+                );
+                continue;
+            }
+            let tables = match ask(tenant, db, "SHOW TABLES") {
+                Ok(csv) => first_fields(&csv),
+                Err(e) => {
+                    not_listed(*line, key, format!("SHOW TABLES: {e}"));
+                    continue;
+                }
+            };
+            for ((_, _, name), table) in listing
+                .tables
+                .range((tenant.to_string(), db.clone(), String::new())..)
+                .take_while(|((t, d, _), _)| t == tenant && d == db)
+            {
+                if !tables.contains(name) {
+                    not_listed(
+                        table.line,
+                        &table.key,
+                        "SHOW TABLES does not list it".into(),
+                    );
+                    continue;
+                }
+                match ask(tenant, db, &format!("DESCRIBE TABLE {}", quote_ident(name))) {
+                    Err(e) => not_listed(table.line, &table.key, format!("DESCRIBE TABLE: {e}")),
+                    Ok(csv) => {
+                        let described = first_fields(&csv);
+                        let expected: BTreeSet<&String> = table.columns.iter().collect();
+                        if !table.columns.is_empty()
+                            && described.iter().collect::<BTreeSet<_>>() != expected
+                        {
+                            not_listed(
+                                table.line,
+                                &table.key,
+                                format!(
+                                    "DESCRIBE TABLE shows columns {described:?}, the record has {:?}",
+                                    table.columns
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by_key(|d| d.line);
+    out
+}
+
+/// The keys of `databases` that belong to `tenant`.
+fn range_of(tenant: &str) -> std::ops::Range<(String, String)> {
+    let mut next = tenant.to_string();
+    next.push('\0');
+    (tenant.to_string(), String::new())..(next, String::new())
+}
+
+/// `name` as a double-quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The first field of every row of a CSV answer (the header line skipped).
+fn first_fields(csv: &str) -> Vec<String> {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix('"') {
+                let mut field = String::new();
+                let mut chars = rest.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            field.push('"');
+                        }
+                        '"' => break,
+                        c => field.push(c),
+                    }
+                }
+                field
+            } else {
+                line.split(',').next().unwrap_or("").to_string()
+            }
+        })
+        .collect()
+}
+
 /// The column names of a TSKV table record, in order; empty for other tables.
 fn column_names(value: &str) -> Vec<String> {
     let Ok(outer) = json::Object::parse(value) else {
@@ -282,6 +420,29 @@ mod tests {
             ]
         );
         assert_eq!(c.extra, ["/c/tenants/x"]);
+    }
+
+    #[test]
+    fn the_sql_listing_must_show_every_database_table_and_column() {
+        let sent = "/c/tenants/a: {}\n\
+                    /c/tenants/a/dbs/d: {}\n\
+                    /c/tenants/a/dbs/d/schemas/t: {\"TsKvTableSchema\":{\"columns\":[{\"name\":\"time\"},{\"name\":\"v\"}]}}\n\
+                    /c/tenants/a/dbs/d/schemas/u: {\"TsKvTableSchema\":{\"columns\":[{\"name\":\"time\"}]}}\n\
+                    /c/tenants/a/dbs/e: {}\n\
+                    /c/tenants/b: {}\n";
+        let l = Listing::of(sent.as_bytes()).unwrap();
+        let found = check_listing(&l, |tenant, db, sql| match (tenant, db, sql) {
+            ("a", "public", "SHOW DATABASES") => Ok("database_name\nd\n\"e\"\n".into()),
+            ("a", "d", "SHOW TABLES") => Ok("table_name\nt\nu\n".into()),
+            ("a", "d", "DESCRIBE TABLE \"t\"") => Ok("column_name,data_type\ntime,T\nv,D\n".into()),
+            ("a", "d", "DESCRIBE TABLE \"u\"") => Ok("column_name,data_type\ntime,T\nw,D\n".into()),
+            ("a", "e", "SHOW TABLES") => Ok("table_name\n".into()),
+            ("b", "public", "SHOW DATABASES") => Err("HTTP 500".into()),
+            other => panic!("unexpected {other:?}"),
+        });
+        let lines: Vec<_> = found.iter().map(|d| (d.line, d.verdict)).collect();
+        assert_eq!(lines, [(4, Verdict::NotListed), (6, Verdict::NotListed)]);
+        assert!(found[1].detail.as_deref().unwrap().contains("HTTP 500"));
     }
 
     #[test]

@@ -686,11 +686,22 @@ fn a_closed_or_broken_stderr_or_stdout_never_panics() {
         .unwrap();
     assert_eq!(status.code(), Some(2));
     // Both broken: stdout's broken pipe ends the run quietly.
+    let ready = format!(
+        "{}/fixtures/expected/small.2.4.3.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
     for args in [
         vec!["transform", "--target", "2.4.3", &small],
         vec!["inspect", &small],
         vec!["check", "--target", "2.4.3", &small],
-        vec!["restore", "http://127.0.0.1:9", &small, "--dry-run"],
+        vec![
+            "restore",
+            "http://127.0.0.1:9",
+            &ready,
+            "--target",
+            "2.4.3",
+            "--dry-run",
+        ],
         vec!["completions", "bash"],
     ] {
         let status = std_cmd()

@@ -131,7 +131,14 @@ fn upgrade(src: &Source, release: &str, work: &Path) -> Vec<String> {
         cnosdb::tool_target(release),
     ]);
     target.assert_no_panic("the restore");
-    step(&format!("{release}: restored"));
+    tool_ok(&[
+        "verify",
+        &target.meta_url(),
+        p(&ready),
+        "--sql",
+        &target.http_url(),
+    ]);
+    step(&format!("{release}: restored and verified"));
     let mut found = Vec::new();
     let mut compare =
         |what: &str, before: &BTreeMap<String, String>, after: BTreeMap<String, String>| {

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod restore;
 pub mod tables;
 pub mod transform;
+pub mod verify;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

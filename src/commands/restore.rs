@@ -200,20 +200,13 @@ fn read_server(args: &RestoreArgs, endpoint: &Endpoint) -> Result<crate::release
             .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
         read: Duration::from_secs_f64(super::fetch::READ_TIMEOUT),
     });
-    let mut spool = tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
     let before_sending = |e: Error| match e {
         Error::Remote(m) => Error::Remote(format!(
             "{m}\n(reading the target's release and contents before sending; nothing was sent)"
         )),
         other => other,
     };
-    client
-        .download(&dump)
-        .and_then(|d| d.save(&mut spool, &mut |_| {}))
-        .map_err(before_sending)?;
-    spool
-        .seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("rereading the server's dump", e))?;
+    let spool = client.download_spooled(&dump).map_err(before_sending)?;
     let url = dump.dump_url();
     crate::release::learn_target(spool, std::path::Path::new(&url)).map_err(|e| {
         Error::Usage(format!(

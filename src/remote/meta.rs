@@ -193,6 +193,16 @@ impl MetaClient {
         })
     }
 
+    /// Downloads a dump (checked as [`Download::save`] checks it) into a private temporary
+    /// file, rewound to its start.
+    pub fn download_spooled(&self, endpoint: &Endpoint) -> Result<std::fs::File> {
+        let mut spool =
+            tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?;
+        self.download(endpoint)?.save(&mut spool, &mut |_| {})?;
+        std::io::Seek::rewind(&mut spool).map_err(|e| Error::io("rereading the dump", e))?;
+        Ok(spool)
+    }
+
     /// Posts `length` bytes from `body` to `url` (as `curl --data-binary` would) and checks
     /// that the server reports exactly `records` records restored.
     pub fn restore(

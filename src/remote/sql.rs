@@ -132,12 +132,30 @@ impl SqlNode {
     /// Runs a statement that answers CnosDB's one-row `rows` result (`COPY INTO`) and
     /// returns that count.
     pub fn copy_rows(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
+        let (body, content_type) = self.post(tenant, db, sql, "application/json")?;
+        parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
+    }
+
+    /// Runs a statement and returns its answer as CSV (a header line, then the rows).
+    pub fn query_csv(&self, tenant: &str, db: &str, sql: &str) -> Result<String, SqlError> {
+        self.post(tenant, db, sql, "application/csv")
+            .map(|(body, _)| body)
+    }
+
+    /// Posts `sql`; the body and content type of a 2xx answer, else the error.
+    fn post(
+        &self,
+        tenant: &str,
+        db: &str,
+        sql: &str,
+        accept: &str,
+    ) -> Result<(String, Option<String>), SqlError> {
         let mut req = self.agent.post(self.endpoint(tenant, db));
         if let Some(auth) = &self.authorization {
             req = req.header("Authorization", auth);
         }
         let mut resp = req
-            .header("Accept", "application/json")
+            .header("Accept", accept)
             .content_type("text/plain; charset=utf-8")
             .send(sql)
             .map_err(|e| SqlError::Transport(e.to_string()))?;
@@ -156,7 +174,7 @@ impl SqlNode {
         if !(200..300).contains(&status) {
             return Err(status_error(status, &body));
         }
-        parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
+        Ok((body, content_type))
     }
 }
 
