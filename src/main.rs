@@ -56,6 +56,10 @@ enum Command {
     /// meaning) and lists every database and table (its SQL API).
     #[command(after_help = EXIT_CODES)]
     Verify(commands::verify::VerifyArgs),
+    /// The whole upgrade in one command: pre-flight (changes nothing), restore, verify, copy,
+    /// with every artifact and a journal in a work directory; a rerun continues.
+    #[command(after_help = EXIT_CODES)]
+    Upgrade(commands::upgrade::UpgradeArgs),
     /// Print a shell completion script, e.g. `cnosdb-migrate completions bash`.
     Completions {
         /// The shell to complete for.
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Upgrade(args) => commands::upgrade::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man(dir.as_deref().filter(|d| d.as_os_str() != "-")),
     };

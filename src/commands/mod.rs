@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod restore;
 pub mod tables;
 pub mod transform;
+pub mod upgrade;
 pub mod verify;
 
 use std::fs::File;

@@ -1,0 +1,390 @@
+//! `upgrade`: the whole upgrade in one command, with a journal. A pre-flight that changes
+//! nothing (both clusters, their releases, the credentials, the conversion and its check,
+//! the new cluster's freshness), then restore, verify and copy, each a run of this same
+//! binary's own command, its output kept in the work directory. A rerun continues after the
+//! last step that finished.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
+use crate::remote::sql::{Credentials, SqlNode};
+
+mod workdir;
+use workdir::{Entry, Workdir};
+
+/// Arguments of `upgrade`.
+#[derive(Debug, Args, Serialize)]
+pub struct UpgradeArgs {
+    /// The old (2.3) cluster's meta service, http://HOST:8901 (a 2.3 singleton: its /debug is
+    /// read when it has no /dump).
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The new (2.4) cluster's meta leader, http://HOST:8901.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The old cluster's data node [default: the --from host, port 8902].
+    #[arg(long, value_name = "URL")]
+    pub from_sql: Option<String>,
+    /// The new cluster's data node [default: the --to host, port 8902].
+    #[arg(long, value_name = "URL")]
+    pub to_sql: Option<String>,
+    /// Where every artifact and the journal go (created 0700; files 0600).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: PathBuf,
+    /// Staging directory both data nodes reach, for the rows (file:///path).
+    #[arg(long, value_name = "URL")]
+    pub dir: String,
+    /// User on both clusters.
+    #[arg(long, default_value = "root")]
+    pub user: String,
+    /// Environment variable with the old cluster's password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: String,
+    /// Environment variable with the new cluster's password [default: --password-env].
+    #[arg(long, value_name = "VAR")]
+    pub to_password_env: Option<String>,
+    /// The new cluster's cluster_name, when it differs from the old one's.
+    #[arg(long, value_name = "NAME")]
+    pub rename_cluster: Option<String>,
+    /// Restore into a cluster that already holds tenants, users or tables of its own.
+    #[arg(long)]
+    pub merge: bool,
+    /// Run the pre-flight only, change nothing.
+    #[arg(long)]
+    #[serde(skip)]
+    pub check: bool,
+}
+
+/// The steps, in order: name, what it does.
+const STEPS: [(&str, &str); 7] = [
+    ("fetch-old", "export the old meta store"),
+    ("fetch-new", "export the new cluster's meta store"),
+    (
+        "transform",
+        "convert for the new release (with the audit report)",
+    ),
+    ("check", "check the converted file for the new release"),
+    ("restore", "restore into the new cluster"),
+    ("verify", "verify what the new cluster holds"),
+    ("copy", "copy every table's rows, verified"),
+];
+
+/// Runs `upgrade`.
+pub fn run(args: UpgradeArgs) -> Result<u8> {
+    let work = Workdir::open(&args)?;
+    let done = work.done()?;
+    let mut problems = Vec::new();
+    for (step, what) in &STEPS[..4] {
+        if done.contains_key(*step) {
+            say!("{step:<10} done before: {what}");
+        } else if !problems.is_empty() && *step != "fetch-new" {
+            problems.push(format!("{step}: not run (it needs the steps above)"));
+        } else {
+            match run_step(&work, &args, step)? {
+                Ok(t) => say!("{step:<10} ok ({:.1} s): {what}", t.as_secs_f64()),
+                Err(why) => problems.push(format!("{step}: {why}")),
+            }
+        }
+    }
+    if !done.contains_key("restore") {
+        problems.extend(preflight_remote(&args, &work));
+    }
+    if !problems.is_empty() {
+        say!("cnosdb-migrate: error: the pre-flight found {} problem(s); nothing was changed on either cluster:", problems.len());
+        for p in &problems {
+            say!("  - {p}");
+        }
+        return Ok(EXIT_INVALID_INPUT);
+    }
+    if args.check {
+        say!("pre-flight OK: nothing was changed; run the same command without --check to upgrade");
+        return Ok(EXIT_OK);
+    }
+    for (step, what) in &STEPS[4..] {
+        if done.contains_key(*step) {
+            say!("{step:<10} done before: {what}");
+            continue;
+        }
+        match run_step(&work, &args, step)? {
+            Ok(t) => say!("{step:<10} ok ({:.1} s): {what}", t.as_secs_f64()),
+            Err(why) => {
+                say!("cnosdb-migrate: error: {step} failed: {why}");
+                say!(
+                    "fix the cause and run the same command again: the steps done are kept in {}",
+                    work.journal().display()
+                );
+                return Ok(crate::error::EXIT_REMOTE);
+            }
+        }
+    }
+    summary(&work, &args)?;
+    Ok(EXIT_OK)
+}
+
+/// What the pre-flight asks the clusters, besides the steps it runs: the credentials on both
+/// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).
+fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (side, url, var) in [
+        ("old", from_sql(args), args.password_env.as_str()),
+        (
+            "new",
+            to_sql(args),
+            args.to_password_env
+                .as_deref()
+                .unwrap_or(&args.password_env),
+        ),
+    ] {
+        let Ok(url) = url else {
+            problems.push(format!(
+                "{side} data node: give --{side}-sql (the meta URL names no port 8901)"
+            ));
+            continue;
+        };
+        if let Err(e) = login(&url, &args.user, var) {
+            problems.push(format!("{side} data node {url}: {e}"));
+        }
+    }
+    let file = work.path("restore.txt");
+    if file.is_file() {
+        let mut dry = vec!["restore", "--dry-run", &args.to];
+        let f = file.to_string_lossy().into_owned();
+        dry.push(&f);
+        if args.merge || work.restore_attempted() {
+            dry.push("--merge");
+        }
+        if let Err(why) = work.run_logged("preflight-restore", &dry) {
+            problems.push(format!("restore --dry-run: {why}"));
+        }
+    }
+    problems
+}
+
+/// Checks that `user` can run a statement on the data node at `url`.
+fn login(url: &str, user: &str, var: &str) -> std::result::Result<(), String> {
+    let password =
+        std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))?;
+    let mut node = SqlNode::new(url, Some(Duration::from_secs(60)))?;
+    node.set_credentials(&Credentials {
+        user: user.to_string(),
+        password,
+    });
+    node.query_csv("cnosdb", "public", "SHOW DATABASES")
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The data node next to a meta service on CnosDB's default ports (8901 → 8902), whatever
+/// path the meta URL names.
+fn beside(meta: &str) -> std::result::Result<String, ()> {
+    let (scheme, rest) = meta.split_once("://").unwrap_or(("http", meta));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority
+        .strip_suffix(":8901")
+        .map(|host| format!("{scheme}://{host}:8902"))
+        .ok_or(())
+}
+
+fn from_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
+    args.from_sql
+        .clone()
+        .ok_or(())
+        .or_else(|()| beside(&args.from))
+}
+
+fn to_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
+    args.to_sql.clone().ok_or(()).or_else(|()| beside(&args.to))
+}
+
+/// Runs `step`; journals it when it succeeded. `Err` of the inner result: why it failed.
+fn run_step(
+    work: &Workdir,
+    args: &UpgradeArgs,
+    step: &str,
+) -> Result<std::result::Result<Duration, String>> {
+    let start = Instant::now();
+    let owned = command(work, args, step);
+    let words: Vec<&str> = owned.iter().map(String::as_str).collect();
+    if let Err(why) = work.run_logged(step, &words) {
+        return Ok(Err(why));
+    }
+    let took = start.elapsed();
+    work.append(&Entry::Done {
+        step: step.to_string(),
+        seconds: took.as_secs_f64(),
+    })?;
+    Ok(Ok(took))
+}
+
+/// The command line of a step (this binary's own subcommand).
+fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
+    let p = |name: &str| work.path(name).to_string_lossy().into_owned();
+    let s = |x: &str| x.to_string();
+    let to_pw = args
+        .to_password_env
+        .clone()
+        .unwrap_or_else(|| args.password_env.clone());
+    match step {
+        "fetch-old" => vec![
+            s("fetch"),
+            s("-q"),
+            s("--force"),
+            args.from.clone(),
+            s("-o"),
+            p("old.txt"),
+        ],
+        "fetch-new" => vec![
+            s("fetch"),
+            s("-q"),
+            s("--force"),
+            args.to.clone(),
+            s("-o"),
+            p("fresh.txt"),
+        ],
+        "transform" => {
+            let mut v = vec![
+                s("transform"),
+                s("-q"),
+                s("--force"),
+                s("--target-from"),
+                p("fresh.txt"),
+                p("old.txt"),
+                s("-o"),
+                p("restore.txt"),
+                s("--report"),
+                p("transform.report.jsonl"),
+            ];
+            if let Some(name) = &args.rename_cluster {
+                v.extend([s("--rename-cluster"), name.clone()]);
+            }
+            v
+        }
+        "check" => vec![
+            s("check"),
+            s("--target-from"),
+            p("fresh.txt"),
+            p("restore.txt"),
+        ],
+        "restore" => {
+            let mut v = vec![s("restore"), args.to.clone(), p("restore.txt")];
+            // A rerun after a restore that was cut short: every record is an idempotent set.
+            if args.merge || work.restore_attempted() {
+                v.push(s("--merge"));
+            }
+            v
+        }
+        "verify" => vec![
+            s("verify"),
+            args.to.clone(),
+            p("restore.txt"),
+            s("--sql"),
+            to_sql(args).unwrap_or_default(),
+            s("--user"),
+            args.user.clone(),
+            s("--password-env"),
+            to_pw,
+            s("--json"),
+        ],
+        _ => vec![
+            s("copy"),
+            s("-q"),
+            p("old.txt"),
+            s("--from"),
+            from_sql(args).unwrap_or_default(),
+            s("--to"),
+            to_sql(args).unwrap_or_default(),
+            s("--dir"),
+            args.dir.clone(),
+            s("--user"),
+            args.user.clone(),
+            s("--password-env"),
+            args.password_env.clone(),
+            s("--to-password-env"),
+            to_pw,
+            s("--state"),
+            p("copy.state"),
+            s("--report"),
+            p("copy.report.jsonl"),
+        ],
+    }
+}
+
+/// Writes summary.json and summary.txt, and says in words what is left to do.
+fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
+    let done = work.done()?;
+    let report = fs::read_to_string(work.path("transform.report.jsonl")).unwrap_or_default();
+    let transform = report.lines().last().unwrap_or("null");
+    let json = format!(
+        "{{\"from\":{},\"to\":{},\"steps\":{},\"transform\":{transform}}}\n",
+        crate::json::quote(&args.from),
+        crate::json::quote(&args.to),
+        serde_json::to_string(&done).unwrap_or_default()
+    );
+    let text = format!(
+        "Upgrade from {} to {}: every step done ({}).\n\
+         Artifacts in {}: old.txt, fresh.txt, restore.txt, transform.report.jsonl, check.log, \
+         verify.log, copy.state, copy.report.jsonl, journal.jsonl.\n\
+         Still to do: switch the writers to the new cluster (and copy the rows written \
+         meanwhile), have users whose password must change change it, then retire the old \
+         cluster.\n",
+        args.from,
+        args.to,
+        done.iter()
+            .map(|(s, t)| format!("{s} {t:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        work.dir().display()
+    );
+    work.write_private("summary.json", &json)?;
+    work.write_private("summary.txt", &text)?;
+    out!("{}", text.trim_end());
+    Ok(())
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_node_is_found_beside_a_default_meta_port() {
+        assert_eq!(beside("http://old:8901"), Ok("http://old:8902".into()));
+        assert_eq!(beside("http://old:8901/"), Ok("http://old:8902".into()));
+        assert_eq!(
+            beside("http://old:8901/debug"),
+            Ok("http://old:8902".into())
+        );
+        assert_eq!(beside("http://old:9000"), Err(()));
+    }
+
+    #[test]
+    fn a_journal_refuses_other_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = UpgradeArgs {
+            from: "http://a:8901".into(),
+            to: "http://b:8901".into(),
+            from_sql: None,
+            to_sql: None,
+            workdir: dir.path().join("w"),
+            dir: "file:///s".into(),
+            user: "root".into(),
+            password_env: "PW".into(),
+            to_password_env: None,
+            rename_cluster: None,
+            merge: false,
+            check: false,
+        };
+        Workdir::open(&args).unwrap();
+        args.check = true;
+        Workdir::open(&args).expect("--check is not part of the journal");
+        args.to = "http://c:8901".into();
+        let e = Workdir::open(&args).unwrap_err().to_string();
+        assert!(
+            e.contains("to: journal \"http://b:8901\", now \"http://c:8901\""),
+            "{e}"
+        );
+    }
+}

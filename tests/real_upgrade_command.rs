@@ -1,0 +1,164 @@
+//! `upgrade` on real servers: its pre-flight lists every problem and changes nothing; then
+//! one command moves a populated 2.3.5.4 into a fresh 2.4.x, which answers like the old one;
+//! a rerun with other arguments is refused.
+
+#[path = "support/cnosdb.rs"]
+mod cnosdb;
+#[path = "support/installation.rs"]
+mod installation;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+use cnosdb::{Server, SOURCE};
+
+fn upgrade(args: &[&str], pw: Option<&str>) -> Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
+    c.arg("upgrade").args(args).env_remove("UPGRADE_PW");
+    if let Some(pw) = pw {
+        c.env("UPGRADE_PW", pw);
+    }
+    c.output().expect("running cnosdb-migrate")
+}
+
+fn said(out: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The keys a server holds that it does not write by itself.
+fn state(s: &Server) -> BTreeSet<String> {
+    s.meta_get("/dump")
+        .1
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(k, _)| k.to_string()))
+        .filter(|k| {
+            !k.contains("/usage_schema/")
+                && !k.contains("data_nodes_metrics")
+                && !k.ends_with("/data_version")
+        })
+        .collect()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
+    if !cnosdb::available("one_command_upgrades_and_its_pre_flight_changes_nothing") {
+        return;
+    }
+    let newest = cnosdb::targets().pop().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = Server::start(SOURCE);
+    installation::build(&source, &work.path().join("ext.csv"));
+    // Root with a password moves to the new cluster (as in real_upgrade).
+    source.must(
+        "cnosdb",
+        "public",
+        "ALTER USER root SET PASSWORD = 'root-pw'",
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let metadata = installation::metadata(&source);
+    let contents = installation::contents(&source);
+
+    // A target that is not fresh, and no password variable: both problems at once.
+    let used = Server::start(&newest);
+    used.must("cnosdb", "public", "CREATE TENANT squatter");
+    let (before_old, before_new) = (state(&source), state(&used));
+    let stage = format!("file://{}", p(&work.path().join("stage")));
+    let (from, to) = (format!("{}/debug", source.meta_url()), used.meta_url());
+    let (from_sql, to_sql) = (source.http_url(), used.http_url());
+    let wd = work.path().join("checked");
+    let common = |from: &str, to: &str, to_sql: &str, wd: &Path| -> Vec<String> {
+        [
+            "--from",
+            from,
+            "--to",
+            to,
+            "--from-sql",
+            &from_sql,
+            "--to-sql",
+            to_sql,
+            "--workdir",
+            p(wd),
+            "--dir",
+            &stage,
+            "--password-env",
+            "UPGRADE_PW",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let mut args = common(&from, &to, &to_sql, &wd);
+    args.push("--check".into());
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = upgrade(&words, None);
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("UPGRADE_PW is not set"), "{text}");
+    assert!(text.contains("not fresh"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert_eq!(state(&source), before_old, "the old cluster is unchanged");
+    assert_eq!(state(&used), before_new, "the new cluster is unchanged");
+    drop(used);
+
+    // The whole upgrade into a fresh target.
+    let mut target = Server::start(&newest);
+    let wd = work.path().join("upgrade");
+    let args = common(&from, &target.meta_url(), &target.http_url(), &wd);
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = upgrade(&words, Some(""));
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for step in [
+        "fetch-old",
+        "transform",
+        "check",
+        "restore",
+        "verify",
+        "copy",
+    ] {
+        assert!(text.contains(&format!("{step:<10} ok")), "{step}: {text}");
+    }
+    assert!(text.contains("Still to do"), "{text}");
+    for f in [
+        "restore.txt",
+        "transform.report.jsonl",
+        "journal.jsonl",
+        "summary.json",
+        "copy.state",
+    ] {
+        let meta = std::fs::metadata(wd.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+    let found = installation::differences(&newest, &metadata, &installation::metadata(&target));
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(installation::contents(&target), contents);
+    target.restart(false);
+    assert_eq!(installation::contents(&target), contents, "after a restart");
+
+    // A rerun finds every step done; other arguments are refused.
+    let out = upgrade(&words, Some(""));
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("copy       done before"), "{text}");
+    let mut other = args.clone();
+    let at = other.iter().position(|a| a == "--dir").unwrap();
+    other[at + 1] = "file:///elsewhere".into();
+    let words: Vec<&str> = other.iter().map(String::as_str).collect();
+    let out = upgrade(&words, Some(""));
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("dir: journal"), "{text}");
+}
