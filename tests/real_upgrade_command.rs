@@ -128,6 +128,14 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
         assert!(text.contains(&format!("{step:<10} ok")), "{step}: {text}");
     }
     assert!(text.contains("Still to do"), "{text}");
+    assert!(
+        text.contains("old        CnosDB 2.3.5"),
+        "the release each side runs: {text}"
+    );
+    assert!(
+        text.contains(&format!("runs CnosDB {}", cnosdb::tool_target(&newest))),
+        "{text}"
+    );
     for f in [
         "restore.txt",
         "transform.report.jsonl",

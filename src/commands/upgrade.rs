@@ -130,10 +130,18 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
 /// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).
 fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
     let mut problems = Vec::new();
-    for (side, url, var) in [
-        ("old", from_sql(args), args.password_env.as_str()),
+    for (side, flag, want, url, var) in [
+        (
+            "old",
+            "--from-sql",
+            "2.3.",
+            from_sql(args),
+            args.password_env.as_str(),
+        ),
         (
             "new",
+            "--to-sql",
+            "2.4.",
             to_sql(args),
             args.to_password_env
                 .as_deref()
@@ -142,12 +150,18 @@ fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
     ] {
         let Ok(url) = url else {
             problems.push(format!(
-                "{side} data node: give --{side}-sql (the meta URL names no port 8901)"
+                "{side} data node: give {flag} (the meta URL names no port 8901)"
             ));
             continue;
         };
-        if let Err(e) = login(&url, &args.user, var) {
-            problems.push(format!("{side} data node {url}: {e}"));
+        match login(&url, &args.user, var) {
+            Ok(version) if version.starts_with(want) => {
+                say!("{side:<10} CnosDB {version} (from {url}/api/v1/ping)");
+            }
+            Ok(version) => problems.push(format!(
+                "{side} data node {url} runs CnosDB {version}, not {want}x"
+            )),
+            Err(e) => problems.push(format!("{side} data node {url}: {e}")),
         }
     }
     let file = work.path("restore.txt");
@@ -158,15 +172,27 @@ fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
         if args.merge || work.restore_attempted() {
             dry.push("--merge");
         }
-        if let Err(why) = work.run_logged("preflight-restore", &dry) {
-            problems.push(format!("restore --dry-run: {why}"));
+        match work.run_logged("preflight-restore", &dry) {
+            // What the new cluster's own records say it runs (restore reads its /dump).
+            Ok(()) => {
+                let log =
+                    fs::read_to_string(work.path("preflight-restore.log")).unwrap_or_default();
+                if let Some(line) = log.lines().find(|l| l.contains(" runs CnosDB ")) {
+                    say!(
+                        "{:<10} {}",
+                        "new",
+                        line.trim_start_matches("cnosdb-migrate: ")
+                    );
+                }
+            }
+            Err(why) => problems.push(format!("restore --dry-run: {why}")),
         }
     }
     problems
 }
 
-/// Checks that `user` can run a statement on the data node at `url`.
-fn login(url: &str, user: &str, var: &str) -> std::result::Result<(), String> {
+/// The release the data node at `url` says it runs, once `user` could run a statement there.
+fn login(url: &str, user: &str, var: &str) -> std::result::Result<String, String> {
     let password =
         std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))?;
     let mut node = SqlNode::new(url, Some(Duration::from_secs(60)))?;
@@ -174,9 +200,10 @@ fn login(url: &str, user: &str, var: &str) -> std::result::Result<(), String> {
         user: user.to_string(),
         password,
     });
+    let version = node.version().map_err(|e| e.to_string())?;
     node.query_csv("cnosdb", "public", "SHOW DATABASES")
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(version)
 }
 
 /// The data node next to a meta service on CnosDB's default ports (8901 → 8902), whatever
@@ -208,6 +235,10 @@ fn run_step(
     step: &str,
 ) -> Result<std::result::Result<Duration, String>> {
     let start = Instant::now();
+    if step == "copy" {
+        // The copy appends to its state file: made here, so that it is 0600 too.
+        work.create_private("copy.state")?;
+    }
     let owned = command(work, args, step);
     let words: Vec<&str> = owned.iter().map(String::as_str).collect();
     if let Err(why) = work.run_logged(step, &words) {

@@ -136,6 +136,31 @@ impl SqlNode {
         parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
     }
 
+    /// What the node says it runs: the `version` of `GET /api/v1/ping` (`2.4.3, revision: …`).
+    pub fn version(&self) -> Result<String, SqlError> {
+        let url = format!("{}/api/v1/ping", self.base);
+        let mut resp = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| SqlError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| SqlError::Transport(format!("reading the answer: {e}")))?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &body));
+        }
+        #[derive(Deserialize)]
+        struct Ping {
+            version: String,
+        }
+        serde_json::from_str::<Ping>(&body)
+            .map(|p| p.version)
+            .map_err(|e| SqlError::Body(format!("GET {url}: {e}")))
+    }
+
     /// Runs a statement and returns its answer as CSV (a header line, then the rows).
     pub fn query_csv(&self, tenant: &str, db: &str, sql: &str) -> Result<String, SqlError> {
         self.post(tenant, db, sql, "application/csv")

@@ -148,6 +148,18 @@ impl Workdir {
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 
+    /// Creates `name` (0600) when it does not exist; an existing file is left as it is.
+    pub fn create_private(&self, name: &str) -> Result<()> {
+        let path = self.path(name);
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map(drop)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))
+    }
+
     /// Runs this binary with `words`, its output into `<name>.log` (0600); `Err` holds the
     /// last lines of that log.
     pub fn run_logged(&self, name: &str, words: &[&str]) -> std::result::Result<(), String> {
