@@ -297,3 +297,21 @@ fn verify_proves_a_restore_and_sees_a_later_change() {
     assert!(lines.last().unwrap()["ok"] == false, "{said}");
     assert!(!said.contains("$2b$"), "no value is shown: {said}");
 }
+
+#[test]
+fn the_listener_check_sees_a_socket_beyond_loopback() {
+    // The harness stops any server listening beyond 127.0.0.1; this shows the check can fail.
+    let me = std::process::id();
+    let wild = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = wild.local_addr().unwrap().port();
+    let found = cnosdb::non_loopback_listeners(me);
+    assert!(
+        found.iter().any(|s| s.ends_with(&format!(":{port:04X}"))),
+        "{found:?}"
+    );
+    drop(wild);
+    let local = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = local.local_addr().unwrap().port();
+    let found = cnosdb::non_loopback_listeners(me);
+    assert!(!found.iter().any(|s| s.ends_with(&format!(":{port:04X}"))), "{found:?}");
+}

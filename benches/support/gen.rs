@@ -5,7 +5,7 @@
 //! bytes on any machine. The size is measured on the `/dump` form; the `/debug` form adds the two
 //! banner lines and 2 bytes (`* `) per record, so both forms carry byte-identical records.
 //!
-//! What comes out (shapes from `shared/research/meta-format.md` §4.3/§4.4/§5.3, field order as
+//! What comes out (shapes from `docs/meta-format.md` §4.3/§4.4/§5.3, field order as
 //! 2.3.5.4's serde emits it, compact JSON, u128 ids as bare integers, keys unique and in
 //! ascending byte order like sled's iteration):
 //! `/{c}/auto_incr_id`, a few `data_nodes` and `data_nodes_metrics`, tenants (`cnosdb` plus

@@ -553,7 +553,7 @@ impl Drop for Server {
 }
 
 /// The listening TCP sockets and bound UDP sockets of `pid` that are not on 127.0.0.1.
-fn non_loopback_listeners(pid: u32) -> Vec<String> {
+pub fn non_loopback_listeners(pid: u32) -> Vec<String> {
     let inodes: BTreeSet<String> = fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|rd| {
             rd.filter_map(|e| {
