@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::transform::ConvertArgs;
-use super::TargetArgs;
+use super::{hinted, TargetArgs};
 use crate::error::{Error, Result, EXIT_OK};
 use crate::output::open_rereadable_input;
 use crate::pipeline::transform;
@@ -79,11 +79,12 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     let input = open_rereadable_input(args.input.as_deref())?;
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
-        let summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        let summary =
+            transform(&input, io::sink(), &opts, &mut JsonLines(&mut out)).map_err(hinted)?;
         writeln!(out, "{}", summary.to_json())
     } else {
         let mut collect = Collect::default();
-        let summary = transform(&input, io::sink(), &opts, &mut collect)?;
+        let summary = transform(&input, io::sink(), &opts, &mut collect).map_err(hinted)?;
         collect.dropped.values_mut().for_each(|keys| keys.sort());
         collect.changed.sort_by_key(|c| c.line);
         write_text(&mut out, &collect, &summary)

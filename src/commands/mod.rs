@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::release::{learn_target, LearnedTarget};
 use crate::target::Target;
 
@@ -76,4 +76,24 @@ impl TargetArgs {
             )),
         }
     }
+}
+
+/// The error with its command-line remedy appended (the library names no flags).
+pub fn hinted(e: Error) -> Error {
+    let Error::Input(mut input) = e else {
+        return e;
+    };
+    let remedy = match input.hint {
+        None => return Error::Input(input),
+        Some(Hint::NewerShape) => "pick a newer --target, or convert the 2.3 dump instead",
+        Some(Hint::PlaintextRefused) => {
+            "rerun without `--plaintext-passwords fail` to hash it, or reset the password on the \
+             source first"
+        }
+        Some(Hint::RenamedClusterCollision) => {
+            "--rename-cluster gave two source clusters one name: convert them separately"
+        }
+    };
+    input.message = format!("{}; {remedy}", input.message);
+    Error::Input(input)
 }

@@ -1,0 +1,431 @@
+//! `check`: is a restore-ready file safe for one 2.4.x release? Lists every problem, each with
+//! its severity (see [`codes`]).
+//!
+//! A record's value is read with [`crate::model`] as the target's deserializer reads it: a
+//! member the target reads as absent is fine, an unknown member fails only where the target
+//! refuses it. A value the target reads but `transform` would write differently is
+//! `noncanonical`, not a problem. On top come the checks of the text itself, the keys that must
+//! not move, and the hazards a readable record can still carry. Reasons never quote a value.
+
+pub mod codes;
+mod record;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+
+use serde::Serialize;
+
+use crate::dump::{fingerprint, is_frame_line, MAX_LINE_BYTES};
+use crate::error::{Error, Result};
+use crate::report::HashingReader;
+use crate::rules::{PlaintextPolicy, Rules};
+use crate::target::Target;
+pub use codes::{Severity, CODES};
+
+/// One problem, located at a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// 1-based line number.
+    pub line: u64,
+    /// The key, when the line has one that is valid text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// What the target does with it.
+    pub severity: Severity,
+    /// A stable short name (`duplicate-key`, `drop.bucket`, `old-field-name`, …).
+    pub code: &'static str,
+    /// One line for people; never a value of the record.
+    pub reason: String,
+}
+
+/// Totals of a check; the last JSON line.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckSummary {
+    /// Always true: tells the summary from the problems.
+    pub summary: bool,
+    /// The release checked against.
+    pub target: String,
+    /// True when no problem makes the check fail (see [`Severity::fails`]).
+    pub ok: bool,
+    /// Whether `changed` problems fail the check.
+    pub strict: bool,
+    /// Number of problems (`noncanonical` records are not problems).
+    pub problems: usize,
+    /// Problems per severity.
+    pub unreadable: usize,
+    /// See [`Severity::Lossy`].
+    pub lossy: usize,
+    /// See [`Severity::Changed`].
+    pub changed: usize,
+    /// Records written otherwise than the target writes them, with the same meaning.
+    pub noncanonical: usize,
+    /// Lines read.
+    pub lines: u64,
+    /// `KEY: VALUE` records read.
+    pub records: u64,
+    /// Keys the tool does not know (kept by transform, so not a problem).
+    pub unknown_keys: u64,
+    /// Size of the input.
+    pub bytes: u64,
+    /// SHA-256 of the input, hex: compare it with the transform report's `output_sha256`.
+    pub sha256: String,
+}
+
+/// Everything a check found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// The problems, in line order (`unreadable`, `lossy`, `changed`).
+    pub problems: Vec<Problem>,
+    /// The `noncanonical` records, in line order.
+    pub notes: Vec<Problem>,
+    /// Totals.
+    pub summary: CheckSummary,
+}
+
+impl CheckReport {
+    /// Makes `changed` problems fail the check (or not), and says so in the summary.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.summary.strict = strict;
+        self.summary.ok = !self.problems.iter().any(|p| p.severity.fails(strict));
+    }
+}
+
+/// A record whose verdict needs the whole file (member → user, role; table → database).
+enum Pending {
+    Member {
+        line: u64,
+        key: String,
+        tenant: String,
+        uid: Option<u128>,
+        role: Option<String>,
+    },
+    Table {
+        line: u64,
+        key: String,
+        tenant: String,
+        db: String,
+    },
+}
+
+struct Checker {
+    rules: Rules,
+    cluster: Option<String>,
+    problems: Vec<Problem>,
+    seen: HashMap<u128, u64>,
+    user_ids: HashSet<u128>,
+    roles: HashSet<(String, String)>,
+    dbs: HashSet<(String, String)>,
+    pending: Vec<Pending>,
+    records: u64,
+    unknown_keys: u64,
+}
+
+/// Checks the restore-ready text read from `input` against `target` (and, when known, the
+/// target's cluster name). Fails only on I/O errors. `changed` problems do not fail the check
+/// (see [`CheckReport::set_strict`]).
+pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
+    let mut rules = Rules::new(target);
+    rules.keep_must_change_password = true;
+    rules.plaintext = PlaintextPolicy::Keep;
+    let mut c = Checker {
+        rules,
+        cluster: cluster.map(str::to_string),
+        problems: Vec::new(),
+        seen: HashMap::new(),
+        user_ids: HashSet::new(),
+        roles: HashSet::new(),
+        dbs: HashSet::new(),
+        pending: Vec::new(),
+        records: 0,
+        unknown_keys: 0,
+    };
+    let mut reader = BufReader::with_capacity(256 << 10, HashingReader::new(input, true));
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("reading the input", e))?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        } else if buf.len() > MAX_LINE_BYTES {
+            let reason = format!(
+                "line longer than {} MiB: not a meta dump line",
+                MAX_LINE_BYTES >> 20
+            );
+            c.push(line, None, "line-too-long", reason);
+            skip_line(&mut reader)?;
+            continue;
+        }
+        c.line(line, &buf);
+    }
+    c.resolve();
+    c.problems.sort_by_key(|p| (p.line, p.severity));
+    let (notes, problems): (Vec<Problem>, Vec<Problem>) = c
+        .problems
+        .into_iter()
+        .partition(|p| p.severity == Severity::Noncanonical);
+    let count = |s: Severity| problems.iter().filter(|p| p.severity == s).count();
+    let (sha256, bytes) = reader.into_inner().finish();
+    let mut report = CheckReport {
+        summary: CheckSummary {
+            summary: true,
+            target: target.to_string(),
+            ok: true,
+            strict: false,
+            problems: problems.len(),
+            unreadable: count(Severity::Unreadable),
+            lossy: count(Severity::Lossy),
+            changed: count(Severity::Changed),
+            noncanonical: notes.len(),
+            lines: line,
+            records: c.records,
+            unknown_keys: c.unknown_keys,
+            bytes,
+            sha256,
+        },
+        problems,
+        notes,
+    };
+    report.set_strict(false);
+    Ok(report)
+}
+
+/// Consumes the rest of an over-long line.
+fn skip_line(reader: &mut impl BufRead) -> Result<()> {
+    loop {
+        let chunk = reader
+            .fill_buf()
+            .map_err(|e| Error::io("reading the input", e))?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', chunk) {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+impl Checker {
+    /// Records a problem of code `code` (its severity comes from [`CODES`]).
+    fn push(&mut self, line: u64, key: Option<&str>, code: &'static str, mut reason: String) {
+        // One line: a name taken from a key or a value may hold a CR or (decoded) an LF.
+        if reason.contains(['\n', '\r']) {
+            reason = reason.replace('\n', "\\n").replace('\r', "\\r");
+        }
+        let code = codes::lookup(code);
+        self.problems.push(Problem {
+            line,
+            key: key.map(str::to_string),
+            severity: code.severity,
+            code: code.name,
+            reason,
+        });
+    }
+
+    /// One physical line, without its LF.
+    fn line(&mut self, line: u64, mut bytes: &[u8]) {
+        if let Some(rest) = bytes.strip_suffix(b"\r") {
+            self.push(
+                line,
+                None,
+                "crlf",
+                "line ends in CR LF: restore keeps the CR inside the value (a plain value then reads wrong)".into(),
+            );
+            bytes = rest;
+        }
+        if bytes.is_empty() {
+            self.push(
+                line,
+                None,
+                "blank-line",
+                "blank line: a restore-ready file has none".into(),
+            );
+            return;
+        }
+        if memchr::memchr(0, bytes).is_some() {
+            self.push(
+                line,
+                None,
+                "nul",
+                "NUL byte: the file is binary or corrupt".into(),
+            );
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            self.push(
+                line,
+                None,
+                "invalid-utf8",
+                "invalid UTF-8: 2.4 stores U+FFFD in its place (the file was damaged or re-encoded)".into(),
+            );
+            return;
+        };
+        if is_frame_line(bytes) {
+            self.push(
+                line,
+                None,
+                "debug-frame",
+                "a /debug frame line left in: run the file through transform".into(),
+            );
+            return;
+        }
+        if text.starts_with("* ") {
+            self.push(
+                line,
+                None,
+                "debug-prefix",
+                "a /debug record line (`* ` prefix left in): restore would store the key with the `* `".into(),
+            );
+            return;
+        }
+        let Some((key, value)) = text.split_once(": ") else {
+            self.push(
+                line,
+                None,
+                "no-separator",
+                "no \": \" separator: restore skips this line".into(),
+            );
+            return;
+        };
+        if key.is_empty() {
+            self.push(
+                line,
+                None,
+                "empty-key",
+                "empty key (the line starts with \": \")".into(),
+            );
+            return;
+        }
+        if !key.starts_with('/') {
+            self.push(
+                line,
+                Some(key),
+                "key-without-slash",
+                "key does not start with `/`".into(),
+            );
+            return;
+        }
+        self.records += 1;
+        if let Some(first) = self.seen.insert(fingerprint(key), line) {
+            self.push(
+                line,
+                Some(key),
+                "duplicate-key",
+                format!("duplicate key (also on line {first}): the later line silently wins"),
+            );
+            return;
+        }
+        self.record(line, key, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(line, code)` of every problem and note, in line order.
+    fn codes(text: &str, t: Target) -> Vec<(u64, &'static str)> {
+        let report = check(text.as_bytes(), t, None).unwrap();
+        let mut all: Vec<(u64, &'static str)> = report
+            .problems
+            .iter()
+            .chain(&report.notes)
+            .map(|p| (p.line, p.code))
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn expected_transform_outputs_are_clean() {
+        for t in Target::ALL {
+            for size in ["small", "full"] {
+                let path = format!("fixtures/expected/{size}.{t}.txt");
+                let text = std::fs::read_to_string(&path).unwrap();
+                // The placeholder stands for a fresh hash; any bcrypt hash will do.
+                let text = text.replace(
+                    "<BCRYPT-OF:secret-pw>",
+                    "$2b$12$UXtD3jygSi76oO2IyV/UHeC2TqqD3SBp0yxoyp3intrNueiHVjri6",
+                );
+                let report = check(text.as_bytes(), t, None).unwrap();
+                assert!(report.problems.is_empty(), "{path}: {:?}", report.problems);
+                // What transform writes is canonical by definition.
+                assert!(report.notes.is_empty(), "{path}: {:?}", report.notes);
+            }
+        }
+    }
+
+    #[test]
+    fn a_2_3_dump_fails_everywhere() {
+        let text = std::fs::read_to_string("fixtures/v2.3/small.dump.txt").unwrap();
+        let found = codes(&text, Target::V2_4_3);
+        assert!(found.contains(&(1, "drop.auto-incr-id")), "{found:?}");
+        assert!(found.contains(&(5, "bucket-without-leader")), "{found:?}");
+        assert!(found.contains(&(10, "root-without-password")), "{found:?}");
+        assert!(found.contains(&(11, "old-field-name")), "{found:?}");
+    }
+
+    #[test]
+    fn text_problems_do_not_stop_the_scan() {
+        let text = "/a: 1\r\n\n* /b: 2\n/c 3\n: 4\n/d: \u{0}\n/data_version: 1\n/data_version: 2\n";
+        assert_eq!(
+            codes(text, Target::V2_4_0),
+            [
+                (1, "crlf"),
+                (2, "blank-line"),
+                (3, "debug-prefix"),
+                (4, "no-separator"),
+                (5, "empty-key"),
+                (6, "nul"),
+                (7, "drop.global"),
+                (8, "duplicate-key"),
+            ]
+        );
+        let bad_utf8 = check(&b"/a: \xff\n/b/x: 1\n"[..], Target::V2_4_0, None).unwrap();
+        assert_eq!(bad_utf8.problems[0].code, "invalid-utf8");
+        assert_eq!(bad_utf8.summary.records, 1);
+    }
+
+    #[test]
+    fn keys_of_another_cluster() {
+        let text = std::fs::read_to_string("fixtures/expected/small.2.4.3.txt").unwrap();
+        assert!(
+            check(text.as_bytes(), Target::V2_4_3, Some("cluster_xxx"))
+                .unwrap()
+                .summary
+                .ok
+        );
+        let report = check(text.as_bytes(), Target::V2_4_3, Some("prod")).unwrap();
+        assert_eq!(report.problems.len(), 5);
+        assert!(report.problems.iter().all(|p| p.code == "other-cluster"));
+    }
+
+    #[test]
+    fn reasons_never_quote_user_values() {
+        let u = r#"{"id":7,"name":"dave","options":{"password":"secret-pw"},"is_admin":false}"#;
+        let report = check(
+            format!("/c/users/dave: {u}\n").as_bytes(),
+            Target::V2_4_1,
+            None,
+        )
+        .unwrap();
+        assert!(report.problems.len() >= 2);
+        for p in &report.problems {
+            assert!(!p.reason.contains("secret-pw"), "{p:?}");
+        }
+    }
+}
