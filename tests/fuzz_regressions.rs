@@ -3,11 +3,11 @@
 use cnosdb_migrate::check::check;
 use cnosdb_migrate::pipeline::{transform, TransformOptions};
 use cnosdb_migrate::report::NoReport;
-use cnosdb_migrate::rules::{patch_table, Outcome, PlaintextPolicy, Rules};
+use cnosdb_migrate::rules::{patch_table, Outcome, Patched, PlaintextPolicy, Rules};
 use cnosdb_migrate::target::Target;
 
 /// Patching a patched value again changes nothing (the fuzzers' idempotence property).
-fn assert_idempotent(patch: fn(&str, &Rules) -> Result<Outcome, String>, value: &str) {
+fn assert_idempotent(patch: fn(&str, &Rules) -> Patched, value: &str) {
     for target in Target::ALL {
         let rules = Rules::new(target);
         if let Ok(Outcome::Patched { value: once, .. }) = patch(value, &rules) {

@@ -47,11 +47,11 @@ pub enum ShapeError {
         /// The release.
         release: Release,
     },
-    /// A member written twice (serde's `duplicate field`).
-    #[error("has `{field}` twice")]
+    /// A member name written twice in one object (serde's `duplicate field`).
+    #[error("repeats a member name in {object}")]
     Duplicate {
-        /// Dotted path of the member.
-        field: String,
+        /// The object: `the value` or a quoted dotted path.
+        object: String,
     },
     /// A required member present only under the name an older release gave it.
     #[error("has `{old}` where CnosDB {release} requires `{field}`")]

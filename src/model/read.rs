@@ -64,6 +64,16 @@ fn walk(raw: Raw<'_>, ty: Ty, path: &Path<'_>, release: Release, out: &mut Vec<S
         Ty::Enum(names) => as_str(raw).is_some_and(|s| names.contains(&s.as_ref())),
         Ty::Struct(shape) => match Object::parse(text) {
             Ok(obj) => return members(&obj, shape, path, release, out),
+            // Valid JSON that is an object but does not parse as one repeats a member name.
+            Err(_) if text.starts_with('{') => {
+                let at = path.render();
+                let object = if at.is_empty() {
+                    "the value".to_string()
+                } else {
+                    format!("`{at}`")
+                };
+                return out.push(ShapeError::Duplicate { object });
+            }
             Err(_) => false,
         },
         Ty::Map(inner) => match Object::parse(text) {
@@ -132,13 +142,7 @@ fn members(
             .map(|(o, _)| *o)
     };
     for field in shape.fields {
-        let mut found = obj.members.iter().filter(|(n, _)| n == field.name);
-        let value = found.next().map(|(_, v)| *v);
-        if found.next().is_some() {
-            out.push(ShapeError::Duplicate {
-                field: path.join(field.name),
-            });
-        }
+        let value = obj.get(field.name);
         let old = old_of(field.name).filter(|o| obj.has(o));
         match (value, field.presence, old) {
             (None, Presence::Required, Some(old)) => out.push(ShapeError::OldName {
