@@ -587,7 +587,8 @@ impl<W: Write> Run<'_, '_, W> {
 
 /// A user's id and whether it has no password.
 fn user_identity(value: &str, release: Release) -> std::result::Result<(u128, bool), ShapeError> {
-    let facts = user_facts(value).ok_or_else(|| ShapeError::missing("options", release))?;
+    let facts =
+        user_facts(value).ok_or_else(|| ShapeError::not_json("is not a JSON object".into()))?;
     let id = facts.id.ok_or_else(|| ShapeError::missing("id", release))?;
     Ok((id, facts.password == Password::None))
 }

@@ -28,7 +28,7 @@ fn assert_idempotent(patch: fn(&str, &Rules) -> Patched, value: &str) {
 /// 2.4.1–2.4.2.1 table rename, leaving a raw newline in the output (a split line on restore).
 #[test]
 fn table_member_name_with_an_escape() {
-    let value = r#"{"TsKvTableSchema":{"tenant":"cnosdb","db":"usage_schema","name":"vnode_disk_storage","schema_id":0,"next_column_id":6,"columns":[{"efil,":"Default"}],"cogr\nted_adminlumns_index":{"ase":1,"d":2}}}"#;
+    let value = r#"{"TsKvTableSchema":{"tenant":"cnosdb","db":"usage_schema","name":"vnode_disk_storage","schema_id":0,"next_column_id":6,"columns":[{"efil,":"Default"}],"cogr\nted_adminlumns_index":{"ase":1,"d":2},"columns_index":{}}}"#;
     assert_idempotent(patch_table, value);
     let Ok(Outcome::Patched { value: out, .. }) = patch_table(value, &Rules::new(Target::V2_4_1))
     else {

@@ -141,8 +141,6 @@ pub struct UserFacts {
     pub id: Option<u128>,
     /// The password, under either name.
     pub password: Password,
-    /// The name it is under (`hash_password` or 2.3's `password`), when present.
-    pub password_field: Option<&'static str>,
     /// `is_admin` or `is_root_admin`.
     pub admin: bool,
     /// `options.granted_admin`.
@@ -151,18 +149,17 @@ pub struct UserFacts {
     pub must_change_password: bool,
 }
 
-/// The facts of a user value; `None` when it is not an object with an `options` object.
+/// The facts of a user value; `None` when it is not an object (a missing or malformed
+/// `options` reads as no password and no flags).
 pub fn facts(value: &str) -> Option<UserFacts> {
     let user = Object::parse(value).ok()?;
-    let options = user.object("options").ok()?;
+    let options = user.object("options").unwrap_or(Object {
+        members: Vec::new(),
+    });
     let flag = |o: &Object<'_>, f: &str| o.get(f).and_then(as_bool).unwrap_or(false);
-    let (password_field, raw) = match options.get("hash_password") {
-        Some(raw) => (Some("hash_password"), Some(raw)),
-        None => (
-            options.get("password").map(|_| "password"),
-            options.get("password"),
-        ),
-    };
+    let raw = options
+        .get("hash_password")
+        .or_else(|| options.get("password"));
     let password = match raw.filter(|r| !is_null(*r)).map(as_str) {
         None => Password::None,
         Some(Some(pw)) if is_bcrypt(&pw) => Password::Bcrypt,
@@ -171,7 +168,6 @@ pub fn facts(value: &str) -> Option<UserFacts> {
     Some(UserFacts {
         id: user.get("id").and_then(as_u128),
         password,
-        password_field,
         admin: flag(&user, "is_admin") || flag(&user, "is_root_admin"),
         granted_admin: flag(&options, "granted_admin"),
         must_change_password: flag(&options, "must_change_password"),
