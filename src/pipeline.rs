@@ -470,7 +470,7 @@ impl<W: Write> Run<'_, '_, W> {
             Outcome::Patched { value, changes } => {
                 (value.as_str(), changes.as_slice(), Action::Patched)
             }
-            Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Renamed),
+            Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Moved),
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
         if value.ends_with('\r') {

@@ -263,7 +263,8 @@ fn a_password_under_its_old_name_is_lossy() {
     assert!(
         text.starts_with(
             "line 5 lossy [lost-under-old-name] /cluster_xxx/users/writer: user record has \
-             `options.password` where CnosDB 2.4.0 reads `options.hash_password`"
+             `options.password` where CnosDB 2.4.0 reads `options.hash_password` (renamed from \
+             `options.password`)"
         ),
         "{text}"
     );

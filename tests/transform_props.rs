@@ -846,7 +846,7 @@ proptest! {
             for (e, p) in entries.iter().zip(&plain_entries) {
                 prop_assert_eq!((&e.key, e.rule), (&p.key, p.rule));
                 if new != store.cluster && p.action != "dropped" {
-                    let action = if p.action == "kept" { "renamed" } else { p.action };
+                    let action = if p.action == "kept" { "moved" } else { p.action };
                     prop_assert_eq!(e.action, action);
                     let new_prefix = format!("/{}/", new);
                     prop_assert!(

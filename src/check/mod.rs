@@ -9,13 +9,14 @@
 
 pub mod codes;
 mod record;
+mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 
 use serde::Serialize;
 
-use crate::dump::{fingerprint, is_frame_line, MAX_LINE_BYTES};
+use crate::dump::MAX_LINE_BYTES;
 use crate::error::{Error, Result};
 use crate::report::HashingReader;
 use crate::rules::{PlaintextPolicy, Rules};
@@ -234,102 +235,6 @@ impl Checker {
             code: code.name,
             reason,
         });
-    }
-
-    /// One physical line, without its LF.
-    fn line(&mut self, line: u64, mut bytes: &[u8]) {
-        if let Some(rest) = bytes.strip_suffix(b"\r") {
-            self.push(
-                line,
-                None,
-                "crlf",
-                "line ends in CR LF: restore keeps the CR inside the value (a plain value then reads wrong)".into(),
-            );
-            bytes = rest;
-        }
-        if bytes.is_empty() {
-            self.push(
-                line,
-                None,
-                "blank-line",
-                "blank line: a restore-ready file has none".into(),
-            );
-            return;
-        }
-        if memchr::memchr(0, bytes).is_some() {
-            self.push(
-                line,
-                None,
-                "nul",
-                "NUL byte: the file is binary or corrupt".into(),
-            );
-            return;
-        }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            self.push(
-                line,
-                None,
-                "invalid-utf8",
-                "invalid UTF-8: 2.4 stores U+FFFD in its place (the file was damaged or re-encoded)".into(),
-            );
-            return;
-        };
-        if is_frame_line(bytes) {
-            self.push(
-                line,
-                None,
-                "debug-frame",
-                "a /debug frame line left in: run the file through transform".into(),
-            );
-            return;
-        }
-        if text.starts_with("* ") {
-            self.push(
-                line,
-                None,
-                "debug-prefix",
-                "a /debug record line (`* ` prefix left in): restore would store the key with the `* `".into(),
-            );
-            return;
-        }
-        let Some((key, value)) = text.split_once(": ") else {
-            self.push(
-                line,
-                None,
-                "no-separator",
-                "no \": \" separator: restore skips this line".into(),
-            );
-            return;
-        };
-        if key.is_empty() {
-            self.push(
-                line,
-                None,
-                "empty-key",
-                "empty key (the line starts with \": \")".into(),
-            );
-            return;
-        }
-        if !key.starts_with('/') {
-            self.push(
-                line,
-                Some(key),
-                "key-without-slash",
-                "key does not start with `/`".into(),
-            );
-            return;
-        }
-        self.records += 1;
-        if let Some(first) = self.seen.insert(fingerprint(key), line) {
-            self.push(
-                line,
-                Some(key),
-                "duplicate-key",
-                format!("duplicate key (also on line {first}): the later line silently wins"),
-            );
-            return;
-        }
-        self.record(line, key, value);
     }
 }
 

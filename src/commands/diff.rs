@@ -52,7 +52,7 @@ impl Observer for Collect {
                 .entry(e.rule)
                 .or_default()
                 .push((e.line, e.key.to_string())),
-            Action::Patched | Action::Renamed => self.changed.push(Changed {
+            Action::Patched | Action::Moved => self.changed.push(Changed {
                 line: e.line,
                 key: e.key.to_string(),
                 new_key: e.new_key.map(str::to_string),
@@ -109,7 +109,12 @@ fn write_text(out: &mut impl Write, c: &Collect, s: &Summary) -> io::Result<()> 
             writeln!(out, "    line {line} {key}")?;
         }
     }
-    writeln!(out, "patched: {}, renamed: {}", n("patched"), n("renamed"))?;
+    writeln!(
+        out,
+        "patched: {}, moved to the new cluster name: {}",
+        n("patched"),
+        n("moved")
+    )?;
     for ch in &c.changed {
         match &ch.new_key {
             Some(new) => writeln!(out, "  line {} {} ({}) -> {new}", ch.line, ch.key, ch.kind)?,

@@ -54,7 +54,7 @@ pub enum ShapeError {
         object: String,
     },
     /// A required member present only under the name an older release gave it.
-    #[error("has `{old}` where CnosDB {release} requires `{field}`")]
+    #[error("has `{old}` where CnosDB {release} requires `{field}` (renamed from `{old}`)")]
     OldName {
         /// Dotted path of the member as the release names it.
         field: String,
@@ -65,7 +65,7 @@ pub enum ShapeError {
     },
     /// An optional member present only under an older name: the release ignores it and reads
     /// the member as absent, so its value is lost.
-    #[error("has `{old}` where CnosDB {release} reads `{field}`: it ignores `{old}`, so the value is lost")]
+    #[error("has `{old}` where CnosDB {release} reads `{field}` (renamed from `{old}`): it skips `{old}`, so the value is lost")]
     LostUnderOldName {
         /// Dotted path of the member as the release names it.
         field: String,

@@ -2,8 +2,8 @@
 //! (2.4.3+). External and stream tables are the same in every release.
 
 use super::{newer, parse, Change, Op, Outcome, Patched, Rules};
-use crate::json::{as_str, quote, ObjectWriter, Raw};
-use crate::model::{self, Release, ShapeError};
+use crate::json::{as_str, quote, Object, ObjectWriter, Raw};
+use crate::model::{self, Release, Shape, ShapeError};
 
 /// The storage engine of a table, from its record's outer tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,23 +109,7 @@ pub fn patch_table(value: &str, rules: &Rules) -> Patched {
     };
     let mut schema = ObjectWriter::with_capacity(inner_text.len() + 8);
     if shape.unknown == model::Unknown::Refused {
-        for field in shape.names() {
-            match (field, inner.get(field)) {
-                ("schema_version", _) => schema.raw(field, version.1.get()),
-                ("columns_index", None) => {
-                    changes.push(Change::new(field, Op::Added));
-                    schema.raw(field, &index()?)
-                }
-                (_, raw) => schema.raw(field, raw.map_or("null", |r| r.get())),
-            };
-        }
-        changes.extend(
-            inner
-                .members
-                .iter()
-                .filter(|(n, _)| shape.field(n).is_none() && n != "schema_id")
-                .map(|(n, _)| Change::new(n.as_ref(), Op::Removed)),
-        );
+        strict_schema(&inner, shape, version.1, &mut schema, &mut changes, index)?;
     } else {
         for (name, raw) in &inner.members {
             let name = if name == version.0 { to } else { name.as_ref() };
@@ -141,6 +125,35 @@ pub fn patch_table(value: &str, rules: &Rules) -> Patched {
     out.push_str(&schema.finish());
     out.push('}');
     Ok(Outcome::from_rebuilt(value, out, changes))
+}
+
+/// A TSKV schema for a release that refuses unknown members: exactly its members, in its order.
+fn strict_schema(
+    inner: &Object<'_>,
+    shape: &Shape,
+    version: Raw<'_>,
+    schema: &mut ObjectWriter,
+    changes: &mut Vec<Change>,
+    index: impl Fn() -> Result<String, ShapeError>,
+) -> Result<(), ShapeError> {
+    for field in shape.names() {
+        match (field, inner.get(field)) {
+            ("schema_version", _) => schema.raw(field, version.get()),
+            ("columns_index", None) => {
+                changes.push(Change::new(field, Op::Added));
+                schema.raw(field, &index()?)
+            }
+            (_, raw) => schema.raw(field, raw.map_or("null", |r| r.get())),
+        };
+    }
+    changes.extend(
+        inner
+            .members
+            .iter()
+            .filter(|(n, _)| shape.field(n).is_none() && n != "schema_id")
+            .map(|(n, _)| Change::new(n.as_ref(), Op::Removed)),
+    );
+    Ok(())
 }
 
 /// `{"<column>":index,…}` in `columns` order, as 2.4.3 rebuilds it.
