@@ -600,6 +600,7 @@ fn readable(
     release: Release,
 ) -> std::result::Result<(), ShapeError> {
     match model::read(value, record.ty(release), release)
+        .findings
         .into_iter()
         .find(|e| !matches!(e, ShapeError::Absent { .. } | ShapeError::Ignored { .. }))
     {

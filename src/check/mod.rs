@@ -19,7 +19,6 @@ use serde::Serialize;
 use crate::dump::MAX_LINE_BYTES;
 use crate::error::{Error, Result};
 use crate::report::HashingReader;
-use crate::rules::{PlaintextPolicy, Rules};
 use crate::target::Target;
 pub use codes::{Severity, CODES};
 
@@ -109,7 +108,7 @@ enum Pending {
 }
 
 struct Checker {
-    rules: Rules,
+    target: Target,
     cluster: Option<String>,
     problems: Vec<Problem>,
     seen: HashMap<u128, u64>,
@@ -125,11 +124,8 @@ struct Checker {
 /// target's cluster name). Fails only on I/O errors. `changed` problems do not fail the check
 /// (see [`CheckReport::set_strict`]).
 pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
-    let mut rules = Rules::new(target);
-    rules.keep_must_change_password = true;
-    rules.plaintext = PlaintextPolicy::Keep;
     let mut c = Checker {
-        rules,
+        target,
         cluster: cluster.map(str::to_string),
         problems: Vec::new(),
         seen: HashMap::new(),

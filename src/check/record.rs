@@ -4,10 +4,9 @@ use super::codes::{self, drop_reason, Severity};
 use super::{Checker, Pending};
 use crate::dump::{Key, KeyKind};
 use crate::model::{
-    self, drop_rule, is_invisible_name, unreadable_set, user_facts, Password, Record, Release,
-    ShapeError,
+    self, drop_rule, is_invisible_name, unreadable_set, user_facts, Password, Reading, Record,
+    Release, ShapeError,
 };
-use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Outcome};
 
 /// How many findings a reason names.
 const DETAILS: usize = 3;
@@ -37,9 +36,9 @@ impl Checker {
             return;
         };
         self.remember(line, key, &kind, value);
-        let release = Release::from(self.rules.target);
-        let findings = model::read(value, record.ty(release), release);
-        self.findings(line, key, &kind, record, value, findings);
+        let release = Release::from(self.target);
+        let reading = model::read(value, record.ty(release), release);
+        self.findings(line, key, &kind, record, value, reading);
         if let KeyKind::User { name } = kind {
             self.user(line, key, name, value);
         }
@@ -65,7 +64,7 @@ impl Checker {
         value: &str,
     ) {
         if let KeyKind::Bucket { .. } = kind {
-            let release = Release::from(self.rules.target);
+            let release = Release::from(self.target);
             if let Some((set, member)) = unreadable_set(value, release) {
                 let reason = format!(
                     "bucket replication set {set} lacks `{member}`, which CnosDB {release} \
@@ -126,9 +125,10 @@ impl Checker {
         kind: &KeyKind<'_>,
         record: Record,
         value: &str,
-        findings: Vec<ShapeError>,
+        reading: Reading,
     ) {
-        let target = self.rules.target;
+        let target = self.target;
+        let findings = reading.findings;
         let severity = |e: &ShapeError| codes::lookup(codes::of_finding(e)).severity;
         let problems: Vec<&ShapeError> = findings
             .iter()
@@ -165,16 +165,7 @@ impl Checker {
             }
             return;
         }
-        let rules = &self.rules;
-        let rebuilt = match record {
-            Record::Tenant => Some(patch_tenant(value, rules)),
-            Record::User => Some(patch_user(value, rules)),
-            Record::Database => Some(patch_database(value, rules)),
-            Record::Table => Some(patch_table(value, rules)),
-            Record::Limiter | Record::Role | Record::Member => None,
-        };
-        let differs = !matches!(rebuilt, None | Some(Ok(Outcome::Unchanged)));
-        if findings.is_empty() && !differs {
+        if reading.canonical {
             return;
         }
         let reason = if findings.is_empty() {
@@ -208,11 +199,11 @@ impl Checker {
             }
             _ => {}
         }
-        if facts.must_change_password && self.rules.target.strict_tables() {
+        if facts.must_change_password && self.target.strict_tables() {
             let reason = format!(
                 "`must_change_password` is set: {} refuses every statement of this user until \
                  the password is changed (2.3 never enforced it)",
-                self.rules.target
+                self.target
             );
             self.push(line, Some(key), "must-change-password", reason);
         }

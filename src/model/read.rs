@@ -42,150 +42,306 @@ impl Path<'_> {
     }
 }
 
-/// Every finding of `release`'s deserializer on `value` read as `ty`, in member order:
-/// empty when it reads the value and finds every member where it writes it.
-pub fn read(value: &str, ty: Ty, release: Release) -> Vec<ShapeError> {
-    let mut out = Vec::new();
-    match Raw::parse(value) {
-        Ok(raw) => walk(raw, ty, &Path::ROOT, release, &mut out),
-        Err(reason) => out.push(ShapeError::not_json(reason)),
-    }
-    out
+/// What a release's deserializer makes of a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// Every finding, in member order: empty when the release reads the value and finds every
+    /// member where it writes it.
+    pub findings: Vec<ShapeError>,
+    /// The value is byte for byte what the release writes: its members (at every level the
+    /// model describes) in the release's order, compact, none it would leave out.
+    pub canonical: bool,
 }
 
-fn walk(raw: Raw<'_>, ty: Ty, path: &Path<'_>, release: Release, out: &mut Vec<ShapeError>) {
+/// Reads `value` as `release` reads a `ty`.
+pub fn read(value: &str, ty: Ty, release: Release) -> Reading {
+    let mut r = Reader {
+        release,
+        findings: Vec::new(),
+        canonical: true,
+    };
+    // The compact forms CnosDB writes are parsed once, as the object they are; anything else
+    // (and every error) takes the general path.
+    let shape = match ty {
+        Ty::Struct(shape) => Some((value, shape)),
+        Ty::Tagged(variants) => tagged_struct(value, variants),
+        _ => None,
+    };
+    match shape.map(|(text, shape)| (text, shape, Object::parse(text))) {
+        Some((text, shape, Ok(obj))) => r.members(text, &obj, shape, &Path::ROOT),
+        _ => match Raw::parse(value) {
+            Ok(raw) => {
+                // No whitespace around the value.
+                r.canonical = raw.get().len() == value.len();
+                r.walk(raw, ty, &Path::ROOT)
+            }
+            Err(reason) => r.findings.push(ShapeError::not_json(reason)),
+        },
+    }
+    Reading {
+        canonical: r.canonical && r.findings.is_empty(),
+        findings: r.findings,
+    }
+}
+
+/// The inner text of `{"Variant":{…}}` when `Variant` is a struct variant of `variants`; the
+/// caller parses it, which also proves the outer text valid.
+fn tagged_struct<'v>(
+    value: &'v str,
+    variants: &[(&'static str, Ty)],
+) -> Option<(&'v str, &'static Shape)> {
+    let rest = value.strip_prefix("{\"")?.strip_suffix('}')?;
+    variants.iter().find_map(|(tag, ty)| match ty {
+        Ty::Struct(shape) => {
+            let inner = rest.strip_prefix(tag)?.strip_prefix("\":")?;
+            inner.starts_with('{').then_some((inner, *shape))
+        }
+        _ => None,
+    })
+}
+
+struct Reader {
+    release: Release,
+    findings: Vec<ShapeError>,
+    canonical: bool,
+}
+
+impl Reader {
+    fn walk(&mut self, raw: Raw<'_>, ty: Ty, path: &Path<'_>) {
+        let text = raw.get();
+        let ok = match ty {
+            Ty::Bool | Ty::Str | Ty::Uint | Ty::Int | Ty::Oid | Ty::Enum(_) => scalar(raw, ty),
+            Ty::Struct(shape) => match raw.exact_members(shape.names()) {
+                // The compact form with every member: nothing but the values to read.
+                Some(values) => return self.values(&values, shape, path),
+                None => match Object::parse(text) {
+                    Ok(obj) => return self.members(text, &obj, shape, path),
+                    // Valid JSON that is an object but does not parse as one repeats a member name.
+                    Err(_) if text.starts_with('{') => {
+                        let at = path.render();
+                        let object = if at.is_empty() {
+                            "the value".to_string()
+                        } else {
+                            format!("`{at}`")
+                        };
+                        return self.findings.push(ShapeError::Duplicate { object });
+                    }
+                    Err(_) => false,
+                },
+            },
+            // Nothing to read in the elements, or in the members.
+            Ty::Array(Ty::Any) => text.starts_with('['),
+            Ty::Map(Ty::Any) => text.starts_with('{'),
+            // A compact map of scalars whose values all read: nothing to name in a finding.
+            Ty::Map(inner @ (Ty::Uint | Ty::Str | Ty::Bool | Ty::Enum(_)))
+                if raw
+                    .compact_values()
+                    .is_some_and(|values| values.iter().all(|v| scalar(*v, *inner))) =>
+            {
+                true
+            }
+            Ty::Map(inner) => match Object::parse(text) {
+                Ok(obj) => {
+                    for (name, value) in &obj.members {
+                        let sub = Path {
+                            parent: Some(path),
+                            name,
+                        };
+                        self.walk(*value, *inner, &sub);
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            Ty::Array(inner) => match raw.items() {
+                Ok(items) => {
+                    for item in items {
+                        self.walk(item, *inner, path);
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            Ty::Tagged(variants) => match Object::parse(text) {
+                Ok(obj) => match obj.members.as_slice() {
+                    [(tag, inner)] => match variants.iter().find(|(v, _)| v == tag) {
+                        // The variant's members are named without the tag, as transform names
+                        // them.
+                        Some((_, ty)) => {
+                            self.canonical &= text.len() == tag.len() + 5 + inner.get().len();
+                            return self.walk(*inner, *ty, path);
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                },
+                Err(_) => false,
+            },
+            Ty::Any => true,
+        };
+        if !ok {
+            let expected = match ty {
+                Ty::Enum(names) => format!("one of {}", names.join(", ")),
+                Ty::Tagged(variants) => {
+                    let tags: Vec<String> = variants
+                        .iter()
+                        .map(|(t, _)| format!("{{\"{t}\":…}}"))
+                        .collect();
+                    tags.join(" or ")
+                }
+                other => other.name().to_string(),
+            };
+            let e = ShapeError::wrong(path.render(), &expected, raw, self.release);
+            self.findings.push(e);
+        }
+    }
+
+    /// The values of an object that has exactly `shape`'s members, in its order.
+    fn values(&mut self, values: &[Raw<'_>], shape: &Shape, path: &Path<'_>) {
+        for (field, v) in shape.fields.iter().zip(values) {
+            if field.presence == Presence::Optional && is_null(*v) {
+                self.canonical &= !field.skip_none;
+                continue;
+            }
+            let sub = Path {
+                parent: Some(path),
+                name: field.name,
+            };
+            self.walk(*v, field.ty, &sub);
+        }
+    }
+
+    /// The members of an object read as `shape` (`text` is the object's own text).
+    fn members(&mut self, text: &str, obj: &Object<'_>, shape: &Shape, path: &Path<'_>) {
+        let release = self.release;
+        let slots = Slots::of(obj, shape);
+        self.canonical &= slots.ordered && compact(text, obj);
+        for (i, field) in shape.fields.iter().enumerate() {
+            let value = slots.get(obj, i);
+            let old = shape
+                .renamed
+                .iter()
+                .find(|(o, n)| *n == field.name && obj.has(o))
+                .map(|(o, _)| *o);
+            let finding = match (value, field.presence, old) {
+                (None, Presence::Required, Some(old)) => ShapeError::OldName {
+                    field: path.join(field.name),
+                    old: path.join(old),
+                    release,
+                },
+                (None, Presence::Required, None) => {
+                    ShapeError::missing(path.join(field.name), release)
+                }
+                (None, Presence::Optional, Some(old)) => ShapeError::LostUnderOldName {
+                    field: path.join(field.name),
+                    old: path.join(old),
+                    release,
+                },
+                (None, _, None) if !field.skip_none => ShapeError::Absent {
+                    field: path.join(field.name),
+                    release,
+                },
+                (None, _, _) => continue,
+                (Some(v), Presence::Optional, _) if is_null(v) => {
+                    // The release leaves a `None` out instead of writing `null`.
+                    self.canonical &= !field.skip_none;
+                    continue;
+                }
+                (Some(v), _, _) => {
+                    let sub = Path {
+                        parent: Some(path),
+                        name: field.name,
+                    };
+                    self.walk(v, field.ty, &sub);
+                    continue;
+                }
+            };
+            self.findings.push(finding);
+        }
+        if slots.known == obj.members.len() {
+            return;
+        }
+        for (name, _) in &obj.members {
+            if shape.field(name).is_some() {
+                continue;
+            }
+            // An old name whose new member is absent was reported with that member.
+            let replaced = shape.renamed.iter().any(|(o, n)| o == name && !obj.has(n));
+            let field = path.join(name);
+            match shape.unknown {
+                _ if replaced => {}
+                Unknown::Refused => self.findings.push(ShapeError::Refused { field, release }),
+                Unknown::Ignored => self.findings.push(ShapeError::Ignored { field, release }),
+            }
+        }
+    }
+}
+
+/// Which member holds each field of a shape, found in one pass that tries the next field first
+/// (members usually come in the shape's order).
+struct Slots {
+    /// `member index + 1` per field, 0 when absent (no shape has more than 16 fields).
+    of_field: [usize; 16],
+    /// Members that are fields of the shape.
+    known: usize,
+    /// The known members come in the shape's order.
+    ordered: bool,
+}
+
+impl Slots {
+    fn of(obj: &Object<'_>, shape: &Shape) -> Slots {
+        let mut slots = Slots {
+            of_field: [0; 16],
+            known: 0,
+            ordered: true,
+        };
+        let mut next = 0;
+        for (m, (name, _)) in obj.members.iter().enumerate() {
+            let found = match shape.fields.get(next) {
+                Some(f) if f.name == name => Some(next),
+                _ => shape.fields.iter().position(|f| f.name == name),
+            };
+            if let Some(i) = found {
+                slots.ordered &= i >= next;
+                slots.of_field[i] = m + 1;
+                slots.known += 1;
+                next = i + 1;
+            }
+        }
+        slots
+    }
+
+    fn get<'a>(&self, obj: &Object<'a>, field: usize) -> Option<Raw<'a>> {
+        match self.of_field[field] {
+            0 => None,
+            m => Some(obj.members[m - 1].1),
+        }
+    }
+}
+
+/// True when `raw` reads as the scalar type `ty`.
+fn scalar(raw: Raw<'_>, ty: Ty) -> bool {
     let text = raw.get();
-    let ok = match ty {
+    match ty {
         Ty::Bool => as_bool(raw).is_some(),
         Ty::Str => text.starts_with('"'),
         Ty::Uint => text.parse::<u64>().is_ok(),
         Ty::Int => text.parse::<i64>().is_ok(),
         Ty::Oid => as_u128(raw).is_some(),
         Ty::Enum(names) => as_str(raw).is_some_and(|s| names.contains(&s.as_ref())),
-        Ty::Struct(shape) => match Object::parse(text) {
-            Ok(obj) => return members(&obj, shape, path, release, out),
-            // Valid JSON that is an object but does not parse as one repeats a member name.
-            Err(_) if text.starts_with('{') => {
-                let at = path.render();
-                let object = if at.is_empty() {
-                    "the value".to_string()
-                } else {
-                    format!("`{at}`")
-                };
-                return out.push(ShapeError::Duplicate { object });
-            }
-            Err(_) => false,
-        },
-        Ty::Map(inner) => match Object::parse(text) {
-            Ok(obj) => {
-                for (name, value) in &obj.members {
-                    let sub = Path {
-                        parent: Some(path),
-                        name,
-                    };
-                    walk(*value, *inner, &sub, release, out);
-                }
-                true
-            }
-            Err(_) => false,
-        },
-        Ty::Array(inner) => match raw.elements() {
-            Ok(items) => {
-                for item in items {
-                    walk(item, *inner, path, release, out);
-                }
-                true
-            }
-            Err(_) => false,
-        },
-        Ty::Tagged(variants) => match Object::parse(text) {
-            Ok(obj) => match obj.members.as_slice() {
-                [(tag, inner)] => match variants.iter().find(|(v, _)| v == tag) {
-                    // The variant's members are named without the tag, as transform names them.
-                    Some((_, ty)) => return walk(*inner, *ty, path, release, out),
-                    None => false,
-                },
-                _ => false,
-            },
-            Err(_) => false,
-        },
-        Ty::Any => true,
-    };
-    if !ok {
-        let expected = match ty {
-            Ty::Enum(names) => format!("one of {}", names.join(", ")),
-            Ty::Tagged(variants) => {
-                let tags: Vec<String> = variants
-                    .iter()
-                    .map(|(t, _)| format!("{{\"{t}\":…}}"))
-                    .collect();
-                tags.join(" or ")
-            }
-            other => other.name().to_string(),
-        };
-        out.push(ShapeError::wrong(path.render(), &expected, raw, release));
+        _ => false,
     }
 }
 
-fn members(
-    obj: &Object<'_>,
-    shape: &Shape,
-    path: &Path<'_>,
-    release: Release,
-    out: &mut Vec<ShapeError>,
-) {
-    let old_of = |new: &str| {
-        shape
-            .renamed
-            .iter()
-            .find(|(_, n)| *n == new)
-            .map(|(o, _)| *o)
-    };
-    for field in shape.fields {
-        let value = obj.get(field.name);
-        let old = old_of(field.name).filter(|o| obj.has(o));
-        match (value, field.presence, old) {
-            (None, Presence::Required, Some(old)) => out.push(ShapeError::OldName {
-                field: path.join(field.name),
-                old: path.join(old),
-                release,
-            }),
-            (None, Presence::Required, None) => {
-                out.push(ShapeError::missing(path.join(field.name), release))
-            }
-            (None, Presence::Optional, Some(old)) => out.push(ShapeError::LostUnderOldName {
-                field: path.join(field.name),
-                old: path.join(old),
-                release,
-            }),
-            (None, _, None) if !field.skip_none => out.push(ShapeError::Absent {
-                field: path.join(field.name),
-                release,
-            }),
-            (None, _, _) => {}
-            (Some(v), Presence::Optional, _) if is_null(v) => {}
-            (Some(v), _, _) => {
-                let sub = Path {
-                    parent: Some(path),
-                    name: field.name,
-                };
-                walk(v, field.ty, &sub, release, out);
-            }
-        }
-    }
-    for (name, _) in &obj.members {
-        if shape.field(name).is_some() {
-            continue;
-        }
-        // An old name whose new member is absent was reported with that member.
-        let replaced = shape.renamed.iter().any(|(o, n)| o == name && !obj.has(n));
-        let field = path.join(name);
-        match shape.unknown {
-            _ if replaced => {}
-            Unknown::Refused => out.push(ShapeError::Refused { field, release }),
-            Unknown::Ignored => out.push(ShapeError::Ignored { field, release }),
-        }
-    }
+/// True when `text`, the text of `obj`, has no whitespace between its members (a name with an
+/// escape counts as not compact).
+fn compact(text: &str, obj: &Object<'_>) -> bool {
+    let members: usize = obj
+        .members
+        .iter()
+        .map(|(name, value)| name.len() + 3 + value.get().len())
+        .sum();
+    1 + obj.members.len().max(1) + members == text.len()
 }
 
 /// True when `release` could have written `value` as `shape`: every member it writes is there
@@ -210,14 +366,18 @@ mod tests {
     use crate::model::{database, user};
 
     fn codes(value: &str, ty: Ty, r: Release) -> Vec<String> {
-        read(value, ty, r).iter().map(|e| e.to_string()).collect()
+        read(value, ty, r)
+            .findings
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
     fn absent_options_are_read_as_none_and_old_names_are_told_apart() {
         let u240 = Ty::Struct(&user::shapes(Release::V2_4_0)[0]);
         let bare = r#"{"id":1,"name":"u","options":{"hash_password":null},"is_admin":false}"#;
-        let found = read(bare, u240, Release::V2_4_0);
+        let found = read(bare, u240, Release::V2_4_0).findings;
         assert!(
             found.iter().all(|e| matches!(e, ShapeError::Absent { .. })),
             "{found:?}"
@@ -225,12 +385,12 @@ mod tests {
         assert_eq!(found.len(), 2);
         let old = r#"{"id":1,"name":"u","options":{"password":"x"},"is_admin":false}"#;
         assert!(matches!(
-            read(old, u240, Release::V2_4_0)[0],
+            read(old, u240, Release::V2_4_0).findings[0],
             ShapeError::LostUnderOldName { ref old, .. } if old == "options.password"
         ));
         let u241 = Ty::Struct(&user::shapes(Release::V2_4_1)[0]);
         assert!(matches!(
-            read(old, u241, Release::V2_4_1).last(),
+            read(old, u241, Release::V2_4_1).findings.last(),
             Some(ShapeError::OldName { old, .. }) if old == "is_admin"
         ));
         assert!(codes(old, u241, Release::V2_4_1)
@@ -261,5 +421,30 @@ mod tests {
             codes(bad, flat, Release::V2_4_0)[4],
             "has `config.precision` as a string, where CnosDB 2.4.0 reads one of MS, US, NS"
         );
+    }
+
+    #[test]
+    fn canonical_means_the_releases_own_bytes() {
+        let user = Ty::Struct(&user::shapes(Release::V2_4_1)[0]);
+        let r = Release::V2_4_1;
+        let canonical = r#"{"id":1,"name":"u","options":{"hash_password":null,"comment":"c"},"is_root_admin":false}"#;
+        assert_eq!(
+            read(canonical, user, r),
+            Reading {
+                findings: vec![],
+                canonical: true
+            }
+        );
+        for other in [
+            // spacing, member order, a `None` written as `null` where 2.4.1 leaves it out
+            r#"{"id":1, "name":"u","options":{"hash_password":null,"comment":"c"},"is_root_admin":false}"#,
+            r#"{"id":1,"name":"u","options":{"comment":"c","hash_password":null},"is_root_admin":false}"#,
+            r#"{"id":1,"name":"u","options":{"hash_password":null,"comment":null},"is_root_admin":false}"#,
+            " {\"id\":1,\"name\":\"u\",\"options\":{\"hash_password\":null},\"is_root_admin\":false}",
+        ] {
+            assert_eq!(read(other, user, r), Reading { findings: vec![], canonical: false }, "{other}");
+        }
+        assert!(read(r#"{"System":"Owner"}"#, crate::model::MEMBER, r).canonical);
+        assert!(!read(r#"{"System": "Owner"}"#, crate::model::MEMBER, r).canonical);
     }
 }

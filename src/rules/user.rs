@@ -18,9 +18,6 @@ pub enum PlaintextPolicy {
     Hash,
     /// Refuse the dump.
     Fail,
-    /// Leave it as it is (for `check`, which reports it instead).
-    #[value(skip)]
-    Keep,
 }
 
 /// Converts a user value for `rules.target`.
@@ -134,7 +131,7 @@ fn password(
             release,
         )
     })?;
-    if is_bcrypt(&secret) || rules.plaintext == PlaintextPolicy::Keep {
+    if is_bcrypt(&secret) {
         opts.raw("hash_password", raw.get());
         return Ok(());
     }
