@@ -447,6 +447,7 @@ impl<W: Write> Run<'_, '_, W> {
                 ("unknown", Outcome::Unchanged)
             }
         };
+        check_written(&rec, &kind, &outcome, release).map_err(bad)?;
         if let (Outcome::Patched { changes, .. }, KeyKind::User { name }) = (&outcome, kind) {
             if changes.iter().any(|c| c.op == Op::Hashed) {
                 self.summary.hashed_password_users.push(name.to_string());
@@ -591,6 +592,27 @@ fn user_identity(value: &str, release: Release) -> std::result::Result<(u128, bo
         user_facts(value).ok_or_else(|| ShapeError::not_json("is not a JSON object".into()))?;
     let id = facts.id.ok_or_else(|| ShapeError::missing("id", release))?;
     Ok((id, facts.password == Password::None))
+}
+
+/// What is written must be what the target reads: the rules rebuild only the members they
+/// convert, the model reads them all (members, roles and limiters are read before).
+fn check_written(
+    rec: &Record<'_>,
+    kind: &KeyKind<'_>,
+    outcome: &Outcome,
+    release: Release,
+) -> std::result::Result<(), ShapeError> {
+    use model::Record as R;
+    match R::of(kind) {
+        Some(record @ (R::Tenant | R::User | R::Database | R::Table)) => {
+            let written = match outcome {
+                Outcome::Patched { value, .. } => value.as_str(),
+                Outcome::Unchanged => rec.value,
+            };
+            readable(written, record, release)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A record value `release` reads without failing: the first finding that makes it fail.

@@ -282,7 +282,7 @@ fn behaviour(t: Target) -> (bool, bool, bool, bool, bool, DbConfig) {
 
 /// Reads a dump of the new cluster, detects its release and takes its `public` database's
 /// config. Refuses a dump that is not 2.4, mixes releases, or fits releases that convert
-/// differently. `name` names the file in messages.
+/// differently (a usage error that starts with `name`, the file's name).
 pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
@@ -317,12 +317,7 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
             public = Some(rec.value.to_string());
         }
     }
-    let refuse = |why: String| {
-        Error::Usage(format!(
-            "--target-from {}: {why}; pass --target VERSION instead",
-            name.display()
-        ))
-    };
+    let refuse = |why: String| Error::Usage(format!("{}: {why}", name.display()));
     let d = detector.detection();
     if d.releases.is_any() {
         return Err(refuse(

@@ -9,10 +9,14 @@
 
 pub mod codes;
 mod record;
+mod tables;
 mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::panic;
+use std::sync::mpsc;
+use std::thread;
 
 use serde::Serialize;
 
@@ -21,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::report::HashingReader;
 use crate::target::Target;
 pub use codes::{Severity, CODES};
+use tables::{judge_tables, TableBatch, TableSink, QUEUE};
 
 /// One problem, located at a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,6 +114,7 @@ enum Pending {
 
 struct Checker {
     target: Target,
+    tables: TableSink,
     cluster: Option<String>,
     problems: Vec<Problem>,
     seen: HashMap<u128, u64>,
@@ -124,8 +130,30 @@ struct Checker {
 /// target's cluster name). Fails only on I/O errors. `changed` problems do not fail the check
 /// (see [`CheckReport::set_strict`]).
 pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
+    thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<TableBatch>(QUEUE);
+        let worker = scope.spawn(move || judge_tables(target, rx));
+        let checked = check_lines(input, target, cluster, tx);
+        let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
+        let (mut c, reader, line) = checked?;
+        c.problems.extend(tables);
+        Ok(report(c, reader, line))
+    })
+}
+
+/// Reads and checks every line, sending the tables to `tx`.
+fn check_lines<R: Read>(
+    input: R,
+    target: Target,
+    cluster: Option<&str>,
+    tx: mpsc::SyncSender<TableBatch>,
+) -> Result<(Checker, BufReader<HashingReader<R>>, u64)> {
     let mut c = Checker {
         target,
+        tables: TableSink {
+            batch: TableBatch::default(),
+            tx: Some(tx),
+        },
         cluster: cluster.map(str::to_string),
         problems: Vec::new(),
         seen: HashMap::new(),
@@ -162,7 +190,13 @@ pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result
         }
         c.line(line, &buf);
     }
+    c.tables.finish();
     c.resolve();
+    Ok((c, reader, line))
+}
+
+/// The report of a check whose every line was read.
+fn report<R: Read>(mut c: Checker, reader: BufReader<HashingReader<R>>, line: u64) -> CheckReport {
     c.problems.sort_by_key(|p| (p.line, p.severity));
     let (notes, problems): (Vec<Problem>, Vec<Problem>) = c
         .problems
@@ -173,7 +207,7 @@ pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result
     let mut report = CheckReport {
         summary: CheckSummary {
             summary: true,
-            target: target.to_string(),
+            target: c.target.to_string(),
             ok: true,
             strict: false,
             problems: problems.len(),
@@ -191,7 +225,7 @@ pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result
         notes,
     };
     report.set_strict(false);
-    Ok(report)
+    report
 }
 
 /// Consumes the rest of an over-long line.
@@ -218,19 +252,24 @@ fn skip_line(reader: &mut impl BufRead) -> Result<()> {
 
 impl Checker {
     /// Records a problem of code `code` (its severity comes from [`CODES`]).
-    fn push(&mut self, line: u64, key: Option<&str>, code: &'static str, mut reason: String) {
-        // One line: a name taken from a key or a value may hold a CR or (decoded) an LF.
-        if reason.contains(['\n', '\r']) {
-            reason = reason.replace('\n', "\\n").replace('\r', "\\r");
-        }
-        let code = codes::lookup(code);
-        self.problems.push(Problem {
-            line,
-            key: key.map(str::to_string),
-            severity: code.severity,
-            code: code.name,
-            reason,
-        });
+    fn push(&mut self, line: u64, key: Option<&str>, code: &'static str, reason: String) {
+        self.problems.push(problem(line, key, code, reason));
+    }
+}
+
+/// A problem of code `code` (its severity comes from [`CODES`]).
+fn problem(line: u64, key: Option<&str>, code: &'static str, mut reason: String) -> Problem {
+    // One line: a name taken from a key or a value may hold a CR or (decoded) an LF.
+    if reason.contains(['\n', '\r']) {
+        reason = reason.replace('\n', "\\n").replace('\r', "\\r");
+    }
+    let code = codes::lookup(code);
+    Problem {
+        line,
+        key: key.map(str::to_string),
+        severity: code.severity,
+        code: code.name,
+        reason,
     }
 }
 

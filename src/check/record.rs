@@ -1,12 +1,13 @@
 //! The checks of one `KEY: VALUE` record, and of the records that need the whole file.
 
 use super::codes::{self, drop_reason, Severity};
-use super::{Checker, Pending};
+use super::{problem, Checker, Pending, Problem};
 use crate::dump::{Key, KeyKind};
 use crate::model::{
-    self, drop_rule, is_invisible_name, unreadable_set, user_facts, Password, Reading, Record,
-    Release, ShapeError,
+    self, drop_rule, is_invisible_name, unreadable_set, user_facts, Password, Record, Release,
+    ShapeError,
 };
+use crate::target::Target;
 
 /// How many findings a reason names.
 const DETAILS: usize = 3;
@@ -36,9 +37,12 @@ impl Checker {
             return;
         };
         self.remember(line, key, &kind, value);
-        let release = Release::from(self.target);
-        let reading = model::read(value, record.ty(release), release);
-        self.findings(line, key, &kind, record, value, reading);
+        if record == Record::Table {
+            self.tables.push(line, key, value);
+        } else {
+            let found = judge(self.target, line, key, kind.name(), record, value);
+            self.problems.extend(found);
+        }
         if let KeyKind::User { name } = kind {
             self.user(line, key, name, value);
         }
@@ -114,71 +118,6 @@ impl Checker {
             }),
             _ => {}
         }
-    }
-
-    /// The model's findings on a value: one problem per code, or one `noncanonical` note when
-    /// the target reads the value but transform would write it otherwise.
-    fn findings(
-        &mut self,
-        line: u64,
-        key: &str,
-        kind: &KeyKind<'_>,
-        record: Record,
-        value: &str,
-        reading: Reading,
-    ) {
-        let target = self.target;
-        let findings = reading.findings;
-        let severity = |e: &ShapeError| codes::lookup(codes::of_finding(e)).severity;
-        let problems: Vec<&ShapeError> = findings
-            .iter()
-            .filter(|e| severity(e) != Severity::Noncanonical)
-            .collect();
-        if !problems.is_empty() {
-            // A tenant or database of another release: say which, once.
-            let written = record.written_by(value);
-            let other = matches!(record, Record::Tenant | Record::Database)
-                && !written.is_any()
-                && !written.iter().any(|r| r.target() == Some(target))
-                && problems.iter().any(|e| severity(e) == Severity::Unreadable);
-            let code_of = |e: &ShapeError| match severity(e) {
-                Severity::Unreadable if other => "other-release-shape",
-                _ => codes::of_finding(e),
-            };
-            let mut seen: Vec<&'static str> = Vec::new();
-            for code in problems.iter().map(|e| code_of(e)) {
-                if seen.contains(&code) {
-                    continue;
-                }
-                seen.push(code);
-                let of_code: Vec<&ShapeError> = problems
-                    .iter()
-                    .copied()
-                    .filter(|e| code_of(e) == code)
-                    .collect();
-                let shape = match code {
-                    "other-release-shape" => format!(" in the shape of CnosDB {written}:"),
-                    _ => String::new(),
-                };
-                let reason = format!("{} record{shape} {}", kind.name(), details(&of_code));
-                self.push(line, Some(key), code, reason);
-            }
-            return;
-        }
-        if reading.canonical {
-            return;
-        }
-        let reason = if findings.is_empty() {
-            format!(
-                "{} record written otherwise than CnosDB {target} writes it (member order or \
-                 spacing); the same meaning",
-                kind.name()
-            )
-        } else {
-            let all: Vec<&ShapeError> = findings.iter().collect();
-            format!("{} record {}", kind.name(), details(&all))
-        };
-        self.push(line, Some(key), "noncanonical", reason);
     }
 
     /// The user checks the model does not make: password kind, source root, forced change.
@@ -262,4 +201,71 @@ fn details(findings: &[&ShapeError]) -> String {
         parts.push(format!("and {} more", findings.len() - DETAILS));
     }
     parts.join("; ")
+}
+
+/// The model's findings on a value of `target`: one problem per code, or one `noncanonical` note when
+/// the target reads the value but transform would write it otherwise.
+pub(super) fn judge(
+    target: Target,
+    line: u64,
+    key: &str,
+    kind: &'static str,
+    record: Record,
+    value: &str,
+) -> Vec<Problem> {
+    let release = Release::from(target);
+    let reading = model::read(value, record.ty(release), release);
+    let mut out = Vec::new();
+    let findings = reading.findings;
+    let severity = |e: &ShapeError| codes::lookup(codes::of_finding(e)).severity;
+    let problems: Vec<&ShapeError> = findings
+        .iter()
+        .filter(|e| severity(e) != Severity::Noncanonical)
+        .collect();
+    if !problems.is_empty() {
+        // A tenant or database of another release: say which, once.
+        let written = record.written_by(value);
+        let other = matches!(record, Record::Tenant | Record::Database)
+            && !written.is_any()
+            && !written.iter().any(|r| r.target() == Some(target))
+            && problems.iter().any(|e| severity(e) == Severity::Unreadable);
+        let code_of = |e: &ShapeError| match severity(e) {
+            Severity::Unreadable if other => "other-release-shape",
+            _ => codes::of_finding(e),
+        };
+        let mut seen: Vec<&'static str> = Vec::new();
+        for code in problems.iter().map(|e| code_of(e)) {
+            if seen.contains(&code) {
+                continue;
+            }
+            seen.push(code);
+            let of_code: Vec<&ShapeError> = problems
+                .iter()
+                .copied()
+                .filter(|e| code_of(e) == code)
+                .collect();
+            let shape = match code {
+                "other-release-shape" => format!(" in the shape of CnosDB {written}:"),
+                _ => String::new(),
+            };
+            let reason = format!("{} record{shape} {}", kind, details(&of_code));
+            out.push(problem(line, Some(key), code, reason));
+        }
+        return out;
+    }
+    if reading.canonical {
+        return out;
+    }
+    let reason = if findings.is_empty() {
+        format!(
+            "{} record written otherwise than CnosDB {target} writes it (member order or \
+             spacing); the same meaning",
+            kind
+        )
+    } else {
+        let all: Vec<&ShapeError> = findings.iter().collect();
+        format!("{} record {}", kind, details(&all))
+    };
+    out.push(problem(line, Some(key), "noncanonical", reason));
+    out
 }

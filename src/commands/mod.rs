@@ -47,7 +47,12 @@ impl TargetArgs {
             (None, Some(path)) => {
                 let file = std::fs::File::open(path)
                     .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-                let learned = learn_target(file, path)?;
+                let learned = learn_target(file, path).map_err(|e| match e {
+                    Error::Usage(why) => Error::Usage(format!(
+                        "--target-from {why}; pass --target VERSION instead"
+                    )),
+                    other => other,
+                })?;
                 if !quiet {
                     eprintln!(
                         "cnosdb-migrate: {} was written by CnosDB {}: target {}{}",

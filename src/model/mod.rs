@@ -10,6 +10,7 @@
 mod database;
 mod dropped;
 mod error;
+mod members;
 mod read;
 mod releases;
 mod shape;
@@ -19,7 +20,8 @@ mod user;
 
 pub use dropped::{drop_rule, is_invisible_name, is_system_db, unreadable_set};
 pub use error::{json_type, ShapeError};
-pub use read::{could_write, read, Reading};
+pub use members::could_write;
+pub use read::{read, Reading};
 pub use releases::{Release, Releases};
 pub use shape::{Field, Presence, Shape, Ty, Unknown};
 pub use tenant::{custom_role, CNOS_DURATION, DURATION_23, LIMITER, MEMBER};

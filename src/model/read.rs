@@ -2,9 +2,10 @@
 //! written differently. Also what a release could have written (for telling the release).
 
 use super::error::ShapeError;
+use super::members::{compact, scalar, Slots};
 use super::shape::{Presence, Shape, Ty, Unknown};
 use super::Release;
-use crate::json::{as_bool, as_str, as_u128, is_null, Object, Raw};
+use crate::json::{is_null, Object, Raw};
 
 /// A dotted member path, built only when a finding needs it.
 #[derive(Clone, Copy)]
@@ -84,6 +85,21 @@ pub fn read(value: &str, ty: Ty, release: Release) -> Reading {
     }
 }
 
+/// What a type reads, for messages.
+fn expected(ty: Ty) -> String {
+    match ty {
+        Ty::Enum(names) => format!("one of {}", names.join(", ")),
+        Ty::Tagged(variants) => {
+            let tags: Vec<String> = variants
+                .iter()
+                .map(|(t, _)| format!("{{\"{t}\":…}}"))
+                .collect();
+            tags.join(" or ")
+        }
+        other => other.name().to_string(),
+    }
+}
+
 /// The inner text of `{"Variant":{…}}` when `Variant` is a struct variant of `variants`; the
 /// caller parses it, which also proves the outer text valid.
 fn tagged_struct<'v>(
@@ -111,24 +127,7 @@ impl Reader {
         let text = raw.get();
         let ok = match ty {
             Ty::Bool | Ty::Str | Ty::Uint | Ty::Int | Ty::Oid | Ty::Enum(_) => scalar(raw, ty),
-            Ty::Struct(shape) => match raw.exact_members(shape.names()) {
-                // The compact form with every member: nothing but the values to read.
-                Some(values) => return self.values(&values, shape, path),
-                None => match Object::parse(text) {
-                    Ok(obj) => return self.members(text, &obj, shape, path),
-                    // Valid JSON that is an object but does not parse as one repeats a member name.
-                    Err(_) if text.starts_with('{') => {
-                        let at = path.render();
-                        let object = if at.is_empty() {
-                            "the value".to_string()
-                        } else {
-                            format!("`{at}`")
-                        };
-                        return self.findings.push(ShapeError::Duplicate { object });
-                    }
-                    Err(_) => false,
-                },
-            },
+            Ty::Struct(shape) => self.structure(raw, shape, path),
             // Nothing to read in the elements, or in the members.
             Ty::Array(Ty::Any) => text.starts_with('['),
             Ty::Map(Ty::Any) => text.starts_with('{'),
@@ -180,20 +179,34 @@ impl Reader {
             Ty::Any => true,
         };
         if !ok {
-            let expected = match ty {
-                Ty::Enum(names) => format!("one of {}", names.join(", ")),
-                Ty::Tagged(variants) => {
-                    let tags: Vec<String> = variants
-                        .iter()
-                        .map(|(t, _)| format!("{{\"{t}\":…}}"))
-                        .collect();
-                    tags.join(" or ")
-                }
-                other => other.name().to_string(),
-            };
-            let e = ShapeError::wrong(path.render(), &expected, raw, self.release);
+            let e = ShapeError::wrong(path.render(), &expected(ty), raw, self.release);
             self.findings.push(e);
         }
+    }
+
+    /// A struct value; false when it is not an object.
+    fn structure(&mut self, raw: Raw<'_>, shape: &Shape, path: &Path<'_>) -> bool {
+        let text = raw.get();
+        if let Some(values) = raw.exact_members(shape.names()) {
+            // The compact form with every member: nothing but the values to read.
+            self.values(&values, shape, path);
+            return true;
+        }
+        match Object::parse(text) {
+            Ok(obj) => self.members(text, &obj, shape, path),
+            // Valid JSON that is an object but does not parse as one repeats a member name.
+            Err(_) if text.starts_with('{') => {
+                let at = path.render();
+                let object = if at.is_empty() {
+                    "the value".to_string()
+                } else {
+                    format!("`{at}`")
+                };
+                self.findings.push(ShapeError::Duplicate { object });
+            }
+            Err(_) => return false,
+        }
+        true
     }
 
     /// The values of an object that has exactly `shape`'s members, in its order.
@@ -275,89 +288,6 @@ impl Reader {
             }
         }
     }
-}
-
-/// Which member holds each field of a shape, found in one pass that tries the next field first
-/// (members usually come in the shape's order).
-struct Slots {
-    /// `member index + 1` per field, 0 when absent (no shape has more than 16 fields).
-    of_field: [usize; 16],
-    /// Members that are fields of the shape.
-    known: usize,
-    /// The known members come in the shape's order.
-    ordered: bool,
-}
-
-impl Slots {
-    fn of(obj: &Object<'_>, shape: &Shape) -> Slots {
-        let mut slots = Slots {
-            of_field: [0; 16],
-            known: 0,
-            ordered: true,
-        };
-        let mut next = 0;
-        for (m, (name, _)) in obj.members.iter().enumerate() {
-            let found = match shape.fields.get(next) {
-                Some(f) if f.name == name => Some(next),
-                _ => shape.fields.iter().position(|f| f.name == name),
-            };
-            if let Some(i) = found {
-                slots.ordered &= i >= next;
-                slots.of_field[i] = m + 1;
-                slots.known += 1;
-                next = i + 1;
-            }
-        }
-        slots
-    }
-
-    fn get<'a>(&self, obj: &Object<'a>, field: usize) -> Option<Raw<'a>> {
-        match self.of_field[field] {
-            0 => None,
-            m => Some(obj.members[m - 1].1),
-        }
-    }
-}
-
-/// True when `raw` reads as the scalar type `ty`.
-fn scalar(raw: Raw<'_>, ty: Ty) -> bool {
-    let text = raw.get();
-    match ty {
-        Ty::Bool => as_bool(raw).is_some(),
-        Ty::Str => text.starts_with('"'),
-        Ty::Uint => text.parse::<u64>().is_ok(),
-        Ty::Int => text.parse::<i64>().is_ok(),
-        Ty::Oid => as_u128(raw).is_some(),
-        Ty::Enum(names) => as_str(raw).is_some_and(|s| names.contains(&s.as_ref())),
-        _ => false,
-    }
-}
-
-/// True when `text`, the text of `obj`, has no whitespace between its members (a name with an
-/// escape counts as not compact).
-fn compact(text: &str, obj: &Object<'_>) -> bool {
-    let members: usize = obj
-        .members
-        .iter()
-        .map(|(name, value)| name.len() + 3 + value.get().len())
-        .sum();
-    1 + obj.members.len().max(1) + members == text.len()
-}
-
-/// True when `release` could have written `value` as `shape`: every member it writes is there
-/// (`null` only where it writes `None` as `null`), no other member, nested structs alike.
-/// Member order and the values' types are not looked at.
-pub fn could_write(obj: &Object<'_>, shape: &Shape) -> bool {
-    let known = obj.members.iter().all(|(n, _)| shape.field(n).is_some());
-    known
-        && shape.fields.iter().all(|f| match obj.get(f.name) {
-            None => f.skip_none,
-            Some(v) if is_null(v) => f.presence == Presence::Optional && !f.skip_none,
-            Some(v) => match f.ty {
-                Ty::Struct(inner) => Object::parse(v.get()).is_ok_and(|o| could_write(&o, inner)),
-                _ => true,
-            },
-        })
 }
 
 #[cfg(test)]
