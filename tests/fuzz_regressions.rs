@@ -200,3 +200,31 @@ fn a_value_ending_in_a_cr_is_refused_not_written() {
         assert_eq!(out, "/c/foo/bar: {\"x\":1}\n");
     }
 }
+
+/// Since check reads with the model and no longer with the rules: members the rules copy as they
+/// are (a tenant's `comment`, a column's `encoding`) were written unread, so a value the target
+/// cannot read came out of transform and failed check. Transform now reads what it writes.
+#[test]
+fn transform_refuses_to_write_what_the_target_cannot_read() {
+    let tenant = "/c/tenants/t: {\"id\":1,\"name\":\"t\",\"options\":{\"comment\":5,\"limiter_config\":null}}\n";
+    let column = format!(
+        "/c/tenants/t/dbs/DB: {}\n/c/tenants/t/dbs/DB/schemas/x: {}\n",
+        DB.replace("\"d\"", "\"DB\""),
+        TABLE.replace("\"Default\"", "\"Snazzy\""),
+    );
+    for target in Target::ALL {
+        let err = transform_then_check(tenant, target, None).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "line 1: tenant record /c/tenants/t: the value has `options.comment` as a \
+                 number, where CnosDB {target} reads a string; fix or remove this record"
+            )),
+            "{err}"
+        );
+        let err = transform_then_check(&column, target, None).unwrap_err();
+        assert!(
+            err.contains("line 2: table record") && err.contains("`columns.encoding`"),
+            "{err}"
+        );
+    }
+}

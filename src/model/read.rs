@@ -1,7 +1,7 @@
 //! Reading a value as a release's deserializer does: what fails, what is lost, what is only
 //! written differently. Also what a release could have written (for telling the release).
 
-use super::error::ShapeError;
+use super::error::{json_type, ShapeError};
 use super::members::{compact, scalar, Slots};
 use super::shape::{Presence, Shape, Ty, Unknown};
 use super::Release;
@@ -179,8 +179,16 @@ impl Reader {
             Ty::Any => true,
         };
         if !ok {
-            let e = ShapeError::wrong(path.render(), &expected(ty), raw, self.release);
-            self.findings.push(e);
+            let found = match ty {
+                Ty::Enum(_) if text.starts_with('"') => "a name it does not know",
+                _ => json_type(raw),
+            };
+            self.findings.push(ShapeError::WrongType {
+                field: path.render(),
+                expected: expected(ty),
+                found,
+                release: self.release,
+            });
         }
     }
 
@@ -349,7 +357,7 @@ mod tests {
             r#"{"tenant":"t","database":"d","config":{"precision":"XS","db_is_hidden":false}}"#;
         assert_eq!(
             codes(bad, flat, Release::V2_4_0)[4],
-            "has `config.precision` as a string, where CnosDB 2.4.0 reads one of MS, US, NS"
+            "has `config.precision` as a name it does not know, where CnosDB 2.4.0 reads one of MS, US, NS"
         );
     }
 
