@@ -310,6 +310,29 @@ mod tests {
     }
 
     #[test]
+    fn a_real_servers_own_records_are_canonical_for_its_release() {
+        for (file, t) in [
+            ("v2.4.0-dump-fresh.txt", Target::V2_4_0),
+            ("v2.4.3.4-dump-fresh.txt", Target::V2_4_3),
+        ] {
+            let text = std::fs::read_to_string(format!("fixtures/real/{file}")).unwrap();
+            let report = check(text.as_bytes(), t, None).unwrap();
+            // What such a dump holds besides: the keys that must not move, and the hazards of
+            // restoring a cluster's own system records.
+            assert!(report.notes.is_empty(), "{file}: {:?}", report.notes);
+            assert!(
+                report.problems.iter().all(|p| p.code.starts_with("drop.")
+                    || matches!(
+                        p.code,
+                        "system-db" | "root-without-password" | "must-change-password"
+                    )),
+                "{file}: {:?}",
+                report.problems
+            );
+        }
+    }
+
+    #[test]
     fn a_2_3_dump_fails_everywhere() {
         let text = std::fs::read_to_string("fixtures/v2.3/small.dump.txt").unwrap();
         let found = codes(&text, Target::V2_4_3);

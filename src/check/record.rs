@@ -132,8 +132,9 @@ impl Checker {
                 self.push(line, Some(key), "plaintext-password", reason.into());
             }
             Password::None if name == "root" => {
-                let reason = "`root` without a password (2.3's initial root): it replaces the new \
-                              cluster's root, and with authentication on nobody can log in as root";
+                let reason = "`root` without a password (as 2.3 and 2.4.0 create it): it replaces \
+                              the new cluster's root, and with authentication on nobody can log in \
+                              as root";
                 self.push(line, Some(key), "root-without-password", reason.into());
             }
             _ => {}
