@@ -85,6 +85,15 @@ pub fn read(value: &str, ty: Ty, release: Release) -> Reading {
     }
 }
 
+/// True when the old name `old` stands in for the absent member `new`: it holds a value (a
+/// `null` under the old name of an `Option` loses nothing), or `new` is required.
+fn stands_in(obj: &Object<'_>, shape: &Shape, old: &str, new: &str) -> bool {
+    let required = shape
+        .field(new)
+        .is_some_and(|f| f.presence == Presence::Required);
+    obj.get(old).is_some_and(|v| required || !is_null(v))
+}
+
 /// What a type reads, for messages.
 fn expected(ty: Ty) -> String {
     match ty {
@@ -242,7 +251,7 @@ impl Reader {
             let old = shape
                 .renamed
                 .iter()
-                .find(|(o, n)| *n == field.name && obj.has(o))
+                .find(|(o, n)| *n == field.name && stands_in(obj, shape, o, n))
                 .map(|(o, _)| *o);
             let finding = match (value, field.presence, old) {
                 (None, Presence::Required, Some(old)) => ShapeError::OldName {
@@ -287,7 +296,10 @@ impl Reader {
                 continue;
             }
             // An old name whose new member is absent was reported with that member.
-            let replaced = shape.renamed.iter().any(|(o, n)| o == name && !obj.has(n));
+            let replaced = shape
+                .renamed
+                .iter()
+                .any(|(o, n)| o == name && !obj.has(n) && stands_in(obj, shape, o, n));
             let field = path.join(name);
             match shape.unknown {
                 _ if replaced => {}
@@ -334,6 +346,18 @@ mod tests {
         assert!(codes(old, u241, Release::V2_4_1)
             .iter()
             .all(|m| !m.contains('x')));
+        // A `null` under the old name of an `Option` loses nothing: only skipped.
+        let none = r#"{"id":1,"name":"u","options":{"password":null},"is_admin":false}"#;
+        let found = read(none, u240, Release::V2_4_0).findings;
+        assert!(
+            found
+                .iter()
+                .any(|e| matches!(e, ShapeError::Ignored { .. }))
+                && found
+                    .iter()
+                    .all(|e| matches!(e, ShapeError::Ignored { .. } | ShapeError::Absent { .. })),
+            "{found:?}"
+        );
     }
 
     #[test]
