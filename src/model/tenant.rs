@@ -17,7 +17,7 @@ pub const DURATION_23: Shape = Shape {
     renamed: &[],
 };
 
-// std `Duration` as serde writes it: `{secs: u64, nanos: u32}`.
+/// `std::time::Duration` as serde writes it: `{secs: u64, nanos: u32}`.
 pub(super) const STD_DURATION: Shape = Shape {
     name: "std::time::Duration",
     fields: &[req("secs", Ty::Uint), req("nanos", Ty::Uint)],
