@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use cnosdb_migrate::dump::{DumpReader, Key, KeyKind};
 use cnosdb_migrate::rules::{
-    patch_database, patch_table, patch_tenant, patch_user, Outcome, Rules,
+    patch_database, patch_table, patch_tenant, patch_user, Outcome, Patched, Rules,
 };
 use cnosdb_migrate::target::Target;
 
 mod support;
 use support::Form;
 
-type Patcher = fn(&str, &Rules) -> Result<Outcome, String>;
+type Patcher = fn(&str, &Rules) -> Patched;
 
 /// The values of each patched kind, in input order.
 fn values(dump: &[u8]) -> [(&'static str, Patcher, Vec<String>); 4] {

@@ -23,6 +23,20 @@ pub struct InputError {
     pub offset: Option<u64>,
     /// What is wrong and what to do about it.
     pub message: String,
+    /// What the command line can do about it (the commands word it: the library names no
+    /// flags).
+    pub hint: Option<Hint>,
+}
+
+/// A remedy on the command line for an [`InputError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// A record in a newer release's shape than the target.
+    NewerShape,
+    /// A plaintext password where plaintext is refused.
+    PlaintextRefused,
+    /// Two keys made equal by renaming the cluster.
+    RenamedClusterCollision,
 }
 
 impl InputError {
@@ -32,7 +46,14 @@ impl InputError {
             line,
             offset: None,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// The same error with a remedy on the command line.
+    pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
+        self.hint = hint;
+        self
     }
 }
 

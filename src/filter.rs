@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use clap::Args;
 
 use crate::dump::{scan_records, Key, KeyKind};
-use crate::pipeline::drop_rule;
+use crate::model::drop_rule;
 
 /// Selection of tenants and databases, shared by every command that reads a dump.
 #[derive(Debug, Clone, Default, Args)]

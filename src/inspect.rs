@@ -15,9 +15,10 @@ use serde::Serialize;
 
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
-use crate::json::{as_bool, as_str, is_null, Object, Raw};
+use crate::json::{Object, Raw};
+use crate::model::{user_facts, Password};
 use crate::release::{table_shape, Detector, Releases};
-use crate::rules::{is_bcrypt, TableEngine};
+use crate::rules::TableEngine;
 
 /// A table's engine name and column count.
 type Shape = (&'static str, Option<usize>);
@@ -447,26 +448,17 @@ fn table_info(value: &str) -> (Shape, Releases) {
 }
 
 fn user_info(name: &str, value: &str) -> Option<UserInfo> {
-    let user = Object::parse(value).ok()?;
-    let options = user.object("options").ok()?;
-    let flag = |o: &Object<'_>, f: &str| o.get(f).and_then(as_bool).unwrap_or(false);
-    let admin = flag(&user, "is_admin") || flag(&user, "is_root_admin");
-    let password = match options
-        .get("hash_password")
-        .or_else(|| options.get("password"))
-        .filter(|raw| !is_null(*raw))
-        .map(as_str)
-    {
-        None => "none",
-        Some(Some(pw)) if is_bcrypt(&pw) => "bcrypt",
-        Some(_) => "plaintext",
-    };
+    let facts = user_facts(value)?;
     Some(UserInfo {
         name: name.to_string(),
-        admin,
-        granted_admin: flag(&options, "granted_admin"),
-        must_change_password: flag(&options, "must_change_password"),
-        password,
+        admin: facts.admin,
+        granted_admin: facts.granted_admin,
+        must_change_password: facts.must_change_password,
+        password: match facts.password {
+            Password::None => "none",
+            Password::Bcrypt => "bcrypt",
+            Password::Plaintext => "plaintext",
+        },
     })
 }
 

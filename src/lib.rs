@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 pub mod inspect;
 pub mod json;
+pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod release;

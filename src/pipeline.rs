@@ -7,15 +7,13 @@ use std::panic;
 use std::sync::mpsc;
 use std::thread::{self, ScopedJoinHandle};
 
-use crate::check::{fingerprint, is_invisible_name};
-use crate::dump::{scan_records, DumpReader, Key, KeyKind, Record};
-use crate::error::{Error, InputError, Result};
+use crate::dump::{fingerprint, scan_records, DumpReader, Key, KeyKind, Record};
+use crate::error::{Error, Hint, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
-use crate::json::{as_str, as_u128, is_null, Object};
+use crate::model::{self, drop_rule, is_invisible_name, user_facts, Password, Release, ShapeError};
 use crate::report::{Action, Entry, HashingReader, HashingWriter, Observer, Summary};
 use crate::rules::{patch_database, patch_table, patch_tenant, patch_user, Op, Outcome, Rules};
 use crate::source::{line_parts, Rereadable};
-use crate::target::Target;
 
 /// Everything `transform` can be asked to do besides the target's record rules.
 #[derive(Debug, Clone)]
@@ -43,27 +41,6 @@ impl TransformOptions {
             checksums: false,
         }
     }
-}
-
-/// The rule that drops a record whatever the target, if any.
-pub fn drop_rule(kind: &KeyKind<'_>) -> Option<&'static str> {
-    Some(match kind {
-        KeyKind::DataVersion | KeyKind::AlreadyInit | KeyKind::TestAlive => "drop.global",
-        KeyKind::AutoIncrId => "drop.auto-incr-id",
-        KeyKind::DataNode | KeyKind::DataNodeMetrics => "drop.data-node",
-        KeyKind::Bucket { .. } => "drop.bucket",
-        KeyKind::ResourceInfo => "drop.resource-info",
-        KeyKind::Query => "drop.query",
-        _ if is_system_db(kind) => "drop.system-db",
-        _ => return None,
-    })
-}
-
-/// True for records of the `cnosdb` tenant's `usage_schema` and `cluster_schema` databases,
-/// which every 2.4 cluster writes for itself.
-pub fn is_system_db(kind: &KeyKind<'_>) -> bool {
-    kind.tenant() == Some("cnosdb")
-        && matches!(kind.database(), Some("usage_schema" | "cluster_schema"))
 }
 
 struct Run<'o, 's, W: Write> {
@@ -410,24 +387,15 @@ impl<W: Write> Run<'_, '_, W> {
                 .insert(db.to_string());
         }
         let rules = &self.opts.rules;
-        let bad = |msg: String| -> Error {
-            InputError::at(
-                rec.line,
-                format!(
-                    "{} record {}: the value {msg}; fix or remove this record",
-                    kind.name(),
-                    rec.key
-                ),
-            )
-            .into()
-        };
+        let release = Release::from(rules.target);
+        let bad = |e: ShapeError| -> Error { shape_error(rec.line, &kind, rec.key, e) };
         let (rule, outcome) = match kind {
             KeyKind::Member { tenant, uid } => {
-                check_member(rec.value).map_err(bad)?;
+                readable(rec.value, model::Record::Member, release).map_err(bad)?;
                 let uid = uid.parse::<u128>().ok();
                 let index = self.index.get()?;
                 let source_root = uid.is_some_and(|id| index.dropped_roots.contains(&id));
-                let role_missing = custom_role(rec.value)
+                let role_missing = model::custom_role(rec.value)
                     .is_some_and(|role| !index.roles.contains(&(tenant.to_string(), role)));
                 let orphan = role_missing || !uid.is_some_and(|id| index.users.contains(&id));
                 if source_root {
@@ -440,7 +408,7 @@ impl<W: Write> Run<'_, '_, W> {
             }
             KeyKind::User { name } => {
                 if name == "root" {
-                    let (id, _) = user_identity(rec.value).map_err(bad)?;
+                    let (id, _) = user_identity(rec.value, release).map_err(bad)?;
                     if self.index.get()?.dropped_roots.contains(&id) {
                         return self.dropped(rec.line, rec.key, kind.name(), "drop.source-root");
                     }
@@ -448,7 +416,7 @@ impl<W: Write> Run<'_, '_, W> {
                 ("user", patch_user(rec.value, rules).map_err(bad)?)
             }
             KeyKind::Role { .. } => {
-                check_role(rec.value, rules.target).map_err(bad)?;
+                readable(rec.value, model::Record::Role, release).map_err(bad)?;
                 ("role", Outcome::Unchanged)
             }
             KeyKind::Tenant { .. } => ("tenant", patch_tenant(rec.value, rules).map_err(bad)?),
@@ -468,7 +436,7 @@ impl<W: Write> Run<'_, '_, W> {
                 ("table", outcome)
             }
             KeyKind::Limiter { .. } => {
-                check_limiter(rec.value).map_err(bad)?;
+                readable(rec.value, model::Record::Limiter, release).map_err(bad)?;
                 ("limiter", Outcome::Unchanged)
             }
             _ if is_invisible_name(rec.key) => {
@@ -479,6 +447,7 @@ impl<W: Write> Run<'_, '_, W> {
                 ("unknown", Outcome::Unchanged)
             }
         };
+        check_written(&rec, &kind, &outcome, release).map_err(bad)?;
         if let (Outcome::Patched { changes, .. }, KeyKind::User { name }) = (&outcome, kind) {
             if changes.iter().any(|c| c.op == Op::Hashed) {
                 self.summary.hashed_password_users.push(name.to_string());
@@ -502,7 +471,7 @@ impl<W: Write> Run<'_, '_, W> {
             Outcome::Patched { value, changes } => {
                 (value.as_str(), changes.as_slice(), Action::Patched)
             }
-            Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Renamed),
+            Outcome::Unchanged if new_key.is_some() => (rec.value, &[][..], Action::Moved),
             Outcome::Unchanged => (rec.value, &[][..], Action::Kept),
         };
         if value.ends_with('\r') {
@@ -530,9 +499,12 @@ impl<W: Write> Run<'_, '_, W> {
                     rec.line,
                     format!(
                         "duplicate key {written_key} (also on line {first}, as written); a \
-                         restore-ready file holds each key once: the dump was edited, or \
-                         --rename-cluster gave two clusters one name"
+                         restore-ready file holds each key once: the dump was edited, or the \
+                         new cluster name made two keys equal"
                     ),
+                )
+                .with_hint(
+                    (self.opts.rename_cluster.is_some()).then_some(Hint::RenamedClusterCollision),
                 )
                 .into());
             }
@@ -615,30 +587,62 @@ impl<W: Write> Run<'_, '_, W> {
 }
 
 /// A user's id and whether it has no password.
-fn user_identity(value: &str) -> Result<(u128, bool), String> {
-    let user = Object::parse(value)?;
-    let id = user
-        .get("id")
-        .and_then(as_u128)
-        .ok_or("has no unsigned integer `id`")?;
-    let options = user.object("options")?;
-    let password = options
-        .get("password")
-        .or_else(|| options.get("hash_password"));
-    Ok((id, password.is_none_or(is_null)))
+fn user_identity(value: &str, release: Release) -> std::result::Result<(u128, bool), ShapeError> {
+    let facts =
+        user_facts(value).ok_or_else(|| ShapeError::not_json("is not a JSON object".into()))?;
+    let id = facts.id.ok_or_else(|| ShapeError::missing("id", release))?;
+    Ok((id, facts.password == Password::None))
 }
 
-/// Checks a member value: `{"System":"Owner"|"Member"}` or `{"Custom":"<role>"}`.
-pub fn check_member(value: &str) -> Result<(), String> {
-    let o = Object::parse(value)?;
-    match o.members.as_slice() {
-        [(tag, v)] if tag == "System" && matches!(v.get(), "\"Owner\"" | "\"Member\"") => Ok(()),
-        [(tag, v)] if tag == "Custom" && as_str(*v).is_some() => Ok(()),
-        _ => Err(
-            "is not a tenant role (`{\"System\":\"Owner\"|\"Member\"}` or `{\"Custom\":\"role\"}`)"
-                .into(),
-        ),
+/// What is written must be what the target reads: the rules rebuild only the members they
+/// convert, the model reads them all (members, roles and limiters are read before).
+fn check_written(
+    rec: &Record<'_>,
+    kind: &KeyKind<'_>,
+    outcome: &Outcome,
+    release: Release,
+) -> std::result::Result<(), ShapeError> {
+    use model::Record as R;
+    match R::of(kind) {
+        Some(record @ (R::Tenant | R::User | R::Database | R::Table)) => {
+            let written = match outcome {
+                Outcome::Patched { value, .. } => value.as_str(),
+                Outcome::Unchanged => rec.value,
+            };
+            readable(written, record, release)
+        }
+        _ => Ok(()),
     }
+}
+
+/// A record value `release` reads without failing: the first finding that makes it fail.
+fn readable(
+    value: &str,
+    record: model::Record,
+    release: Release,
+) -> std::result::Result<(), ShapeError> {
+    match model::read(value, record.ty(release), release)
+        .findings
+        .into_iter()
+        .find(|e| !matches!(e, ShapeError::Absent { .. } | ShapeError::Ignored { .. }))
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The error for a record whose value the rules refuse, at `line`.
+fn shape_error(line: u64, kind: &KeyKind<'_>, key: &str, e: ShapeError) -> Error {
+    let remedy = match e.hint() {
+        Some(_) => "",
+        None => "; fix or remove this record",
+    };
+    InputError::at(
+        line,
+        format!("{} record {key}: the value {e}{remedy}", kind.name()),
+    )
+    .with_hint(e.hint())
+    .into()
 }
 
 /// First pass: the users, roles and databases that exist, and the `root` users to leave out
@@ -758,7 +762,7 @@ fn index_part<R: Read>(input: R, keep_target_root: bool) -> io::Result<PartIndex
         };
         match Key::parse(key).kind {
             KeyKind::User { name } => {
-                let Ok((id, no_password)) = user_identity(value) else {
+                let Ok((id, no_password)) = user_identity(value, Release::V2_4_3) else {
                     return;
                 };
                 if name == "root" && (keep_target_root || no_password) {
@@ -782,40 +786,6 @@ fn index_part<R: Read>(input: R, keep_target_root: bool) -> io::Result<PartIndex
     })?;
     part.last_key = (part.first_key.is_some()).then_some(prev_key);
     Ok(part)
-}
-
-/// A custom role: `{"id","name","system_role","additional_privileges"}`; `system_role` may be
-/// null from 2.4.2.
-pub fn check_role(value: &str, target: Target) -> Result<(), String> {
-    let role = Object::parse(value)?;
-    as_u128(role.get("id").ok_or("missing `id`")?).ok_or("`id` is not an unsigned integer")?;
-    as_str(role.get("name").ok_or("missing `name`")?).ok_or("`name` is not a string")?;
-    let system = role.get("system_role").ok_or("missing `system_role`")?;
-    match system.get() {
-        "\"Owner\"" | "\"Member\"" => {}
-        "null" if target.structured_databases() => {}
-        _ => return Err("`system_role` is not \"Owner\" or \"Member\"".into()),
-    }
-    let privileges = role.object("additional_privileges")?;
-    if privileges
-        .members
-        .iter()
-        .any(|(_, p)| !matches!(p.get(), "\"Read\"" | "\"Write\"" | "\"Full\""))
-    {
-        return Err("`additional_privileges` holds something other than Read, Write, Full".into());
-    }
-    Ok(())
-}
-
-/// Checks a tenant's limiter value: an object with a `buckets` object.
-pub fn check_limiter(value: &str) -> Result<(), String> {
-    Object::parse(value)?.object("buckets").map(|_| ())
-}
-
-/// The role name of a `{"Custom":"<role>"}` member value.
-pub fn custom_role(value: &str) -> Option<String> {
-    let o = Object::parse(value).ok()?;
-    o.get("Custom").and_then(as_str).map(|s| s.into_owned())
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! families; the answer is what is left. Records that contradict each other are "mixed".
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::sync::LazyLock;
@@ -13,166 +12,12 @@ use memchr::memmem::Finder;
 
 use crate::dump::{DumpReader, KeyKind};
 use crate::error::{Error, Result};
-use crate::json::{as_bool, as_u128, is_null, Object, Raw};
+use crate::json::{as_bool, as_u128, Object, Raw};
+use crate::model;
+use crate::model::{could_write, Record};
+pub use crate::model::{Release, Releases};
 use crate::rules::TableEngine;
 use crate::target::{DbConfig, Target};
-
-/// A family of CnosDB releases whose records share one shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Release {
-    /// 2.3.0 – 2.3.3 (plaintext passwords, old limiter names, 4-field data nodes)
-    V2_3_0,
-    /// 2.3.4 – 2.3.5.x
-    V2_3_4,
-    /// 2.4.0
-    V2_4_0,
-    /// 2.4.0.1
-    V2_4_0_1,
-    /// 2.4.1
-    V2_4_1,
-    /// 2.4.2
-    V2_4_2,
-    /// 2.4.2.1
-    V2_4_2_1,
-    /// 2.4.3 – 2.4.3.x and main
-    V2_4_3,
-}
-
-impl Release {
-    /// Every family, oldest first.
-    pub const ALL: [Release; 8] = [
-        Release::V2_3_0,
-        Release::V2_3_4,
-        Release::V2_4_0,
-        Release::V2_4_0_1,
-        Release::V2_4_1,
-        Release::V2_4_2,
-        Release::V2_4_2_1,
-        Release::V2_4_3,
-    ];
-
-    /// The first and last release of the family.
-    fn bounds(self) -> (&'static str, &'static str) {
-        match self {
-            Release::V2_3_0 => ("2.3.0", "2.3.3"),
-            Release::V2_3_4 => ("2.3.4", "2.3.5"),
-            Release::V2_4_0 => ("2.4.0", "2.4.0"),
-            Release::V2_4_0_1 => ("2.4.0.1", "2.4.0.1"),
-            Release::V2_4_1 => ("2.4.1", "2.4.1"),
-            Release::V2_4_2 => ("2.4.2", "2.4.2"),
-            Release::V2_4_2_1 => ("2.4.2.1", "2.4.2.1"),
-            Release::V2_4_3 => ("2.4.3", "2.4.3"),
-        }
-    }
-
-    /// The conversion target for a 2.4 family.
-    pub fn target(self) -> Option<Target> {
-        Some(match self {
-            Release::V2_3_0 | Release::V2_3_4 => return None,
-            Release::V2_4_0 => Target::V2_4_0,
-            Release::V2_4_0_1 => Target::V2_4_0_1,
-            Release::V2_4_1 => Target::V2_4_1,
-            Release::V2_4_2 => Target::V2_4_2,
-            Release::V2_4_2_1 => Target::V2_4_2_1,
-            Release::V2_4_3 => Target::V2_4_3,
-        })
-    }
-
-    fn bit(self) -> u8 {
-        1 << self as u8
-    }
-}
-
-/// A set of candidate release families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Releases(u8);
-
-impl Releases {
-    /// Every family.
-    pub const ANY: Releases = Releases(0xff);
-    /// No family.
-    pub const NONE: Releases = Releases(0);
-
-    /// The families from `lo` to `hi`, both included.
-    pub fn range(lo: Release, hi: Release) -> Releases {
-        Releases(
-            Release::ALL
-                .iter()
-                .filter(|r| **r >= lo && **r <= hi)
-                .fold(0, |m, r| m | r.bit()),
-        )
-    }
-
-    /// Just `r`.
-    pub fn only(r: Release) -> Releases {
-        Releases(r.bit())
-    }
-
-    /// The whole 2.3 line.
-    pub fn v2_3() -> Releases {
-        Releases::range(Release::V2_3_0, Release::V2_3_4)
-    }
-
-    /// 2.4.x from `lo` on.
-    pub fn from(lo: Release) -> Releases {
-        Releases::range(lo, Release::V2_4_3)
-    }
-
-    /// The families in both sets.
-    pub fn and(self, other: Releases) -> Releases {
-        Releases(self.0 & other.0)
-    }
-
-    /// The families in either set.
-    pub fn or(self, other: Releases) -> Releases {
-        Releases(self.0 | other.0)
-    }
-
-    /// True for the empty set.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// True when nothing was learned.
-    pub fn is_any(self) -> bool {
-        self == Releases::ANY
-    }
-
-    /// The families in the set, oldest first.
-    pub fn iter(self) -> impl Iterator<Item = Release> {
-        Release::ALL
-            .into_iter()
-            .filter(move |r| self.0 & r.bit() != 0)
-    }
-}
-
-impl fmt::Display for Releases {
-    /// `2.4.3`, `2.4.2–2.4.3`, `2.3.0–2.3.3 or 2.4.0`, `none`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut runs: Vec<(Release, Release)> = Vec::new();
-        for r in self.iter() {
-            match runs.last_mut() {
-                Some((_, hi)) if Release::ALL[*hi as usize + 1] == r => *hi = r,
-                _ => runs.push((r, r)),
-            }
-        }
-        if runs.is_empty() {
-            return f.write_str("none");
-        }
-        let parts: Vec<String> = runs
-            .iter()
-            .map(|(lo, hi)| {
-                let (a, b) = (lo.bounds().0, hi.bounds().1);
-                if a == b {
-                    a.to_string()
-                } else {
-                    format!("{a}–{b}")
-                }
-            })
-            .collect();
-        f.write_str(&parts.join(" or "))
-    }
-}
 
 /// What the record shapes say about the release that wrote a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,10 +129,10 @@ pub fn evidence(key: &str, kind: &KeyKind<'_>, value: &str) -> (Releases, Option
             }
         }
         KeyKind::DataNode => data_node(value),
-        KeyKind::User { .. } => user(value),
         KeyKind::Tenant { .. } => tenant(value),
-        KeyKind::Role { .. } => role(value),
-        KeyKind::Database { .. } => database(value),
+        KeyKind::User { .. } => Record::User.written_by(value),
+        KeyKind::Role { .. } => Record::Role.written_by(value),
+        KeyKind::Database { .. } => Record::Database.written_by(value),
         KeyKind::Bucket { .. } => bucket(value),
         KeyKind::Table { .. } => table(value),
         _ => Releases::ANY,
@@ -319,80 +164,25 @@ fn resource_info(value: &str) -> Releases {
 }
 
 fn data_node(value: &str) -> Releases {
-    match Object::parse(value).map(|o| o.members.len()) {
-        Ok(4) => Releases::only(Release::V2_3_0).or(Releases::only(Release::V2_4_0)),
-        Ok(3) => Releases::only(Release::V2_3_4),
-        Ok(2) => Releases::only(Release::V2_3_4).or(Releases::from(Release::V2_4_0_1)),
-        _ => Releases::ANY,
-    }
+    let Ok(node) = Object::parse(value) else {
+        return Releases::ANY;
+    };
+    Release::ALL
+        .into_iter()
+        .filter(|r| model::data_node(*r).iter().any(|s| could_write(&node, s)))
+        .fold(Releases::NONE, |set, r| set.or(Releases::only(r)))
 }
 
-fn user(value: &str) -> Releases {
+/// The tenant's shape, narrowed by its limiter's request names (2.3.0–2.3.3 `data_in`, 2.3.4+
+/// `coord_data_in`; the limiter config is opaque to the model).
+fn tenant(value: &str) -> Releases {
     let Ok(top) = Object::parse(value) else {
         return Releases::ANY;
     };
-    let Ok(options) = top.object("options") else {
-        return Releases::ANY;
-    };
-    let mut r = if top.has("is_root_admin") {
-        Releases::from(Release::V2_4_1)
-    } else if top.has("is_admin") {
-        Releases::range(Release::V2_3_0, Release::V2_4_0_1)
-    } else {
-        Releases::ANY
-    };
-    let written_null = |f: &str| options.get(f).is_some_and(is_null);
-    let present = |f: &str| options.has(f);
-    if present("hash_password") {
-        // 2.4.0 writes must_change_password and granted_admin always; 2.4.0.1+ skips None.
-        r = r.and(
-            if written_null("must_change_password") || written_null("granted_admin") {
-                Releases::only(Release::V2_4_0)
-            } else if present("must_change_password") && present("granted_admin") {
-                Releases::from(Release::V2_4_0)
-            } else {
-                Releases::from(Release::V2_4_0_1)
-            },
-        );
-    } else if present("password") {
-        // 2.3.0 writes every option but granted_admin (null when unset), 2.3.1–2.3.3 skip
-        // only rsa_public_key and comment, 2.3.4+ skip every None but `password`.
-        let skipped_all = !present("must_change_password")
-            || !(present("granted_admin") || (present("rsa_public_key") && present("comment")));
-        r = r.and(
-            if [
-                "must_change_password",
-                "rsa_public_key",
-                "comment",
-                "granted_admin",
-            ]
-            .iter()
-            .any(|f| written_null(f))
-            {
-                Releases::only(Release::V2_3_0)
-            } else if skipped_all {
-                Releases::only(Release::V2_3_4)
-            } else {
-                Releases::v2_3()
-            },
-        );
-    }
-    r
-}
-
-fn tenant(value: &str) -> Releases {
-    let Ok(options) = Object::parse(value).and_then(|o| o.object("options")) else {
-        return Releases::ANY;
-    };
-    let mut r = match (options.get("tenant_is_hidden"), options.get("drop_after")) {
-        (None, None) => Releases::v2_3(),
-        (Some(_), None) => Releases::only(Release::V2_4_0),
-        (_, Some(d)) if is_null(d) => Releases::from(Release::V2_4_0_1),
-        (_, Some(d)) if d.get().contains("\"is_inf\"") => Releases::from(Release::V2_4_2),
-        (_, Some(_)) => Releases::range(Release::V2_4_0_1, Release::V2_4_1),
-    };
-    let request = options
-        .object("limiter_config")
+    let mut r = Record::Tenant.written_by_object(&top);
+    let request = top
+        .object("options")
+        .and_then(|o| o.object("limiter_config"))
         .and_then(|l| l.object("request_config"));
     if let Ok(request) = request {
         if request.has("data_in") {
@@ -402,27 +192,6 @@ fn tenant(value: &str) -> Releases {
         }
     }
     r
-}
-
-fn role(value: &str) -> Releases {
-    match Object::parse(value).map(|o| o.get("system_role").is_some_and(is_null)) {
-        Ok(true) => Releases::from(Release::V2_4_2),
-        _ => Releases::ANY,
-    }
-}
-
-fn database(value: &str) -> Releases {
-    let Ok(top) = Object::parse(value) else {
-        return Releases::ANY;
-    };
-    if top.has("options") || top.has("is_hidden") {
-        return Releases::from(Release::V2_4_2);
-    }
-    match top.object("config").map(|c| c.has("db_is_hidden")) {
-        Ok(true) => Releases::range(Release::V2_4_0, Release::V2_4_1),
-        Ok(false) => Releases::v2_3(),
-        Err(_) => Releases::ANY,
-    }
 }
 
 /// The WAL size a 2.4.2+ cluster writes into the databases it creates at init:
@@ -475,14 +244,11 @@ fn table(value: &str) -> Releases {
     }
 }
 
-/// What a table's parsed inner schema says of the release: TSKV `schema_version` is 2.4.1+,
-/// `schema_id` older; other engines are the same in every release.
+/// What a table's parsed inner schema says of the release: the families whose TSKV shape could
+/// have written it; other engines are the same in every release.
 pub fn table_shape(engine: TableEngine, schema: &Object<'_>) -> Releases {
     match engine {
-        TableEngine::Tskv if schema.has("schema_version") => Releases::from(Release::V2_4_1),
-        TableEngine::Tskv if schema.has("schema_id") => {
-            Releases::range(Release::V2_3_0, Release::V2_4_0_1)
-        }
+        TableEngine::Tskv => Record::Table.written_by_object(schema),
         _ => Releases::ANY,
     }
 }
@@ -517,7 +283,7 @@ fn behaviour(t: Target) -> (bool, bool, bool, bool, bool, bool, DbConfig) {
 
 /// Reads a dump of the new cluster, detects its release and takes its `public` database's
 /// config. Refuses a dump that is not 2.4, mixes releases, or fits releases that convert
-/// differently. `name` names the file in messages.
+/// differently (a usage error that starts with `name`, the file's name).
 pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
@@ -556,12 +322,7 @@ pub fn learn_target(input: impl Read, name: &Path) -> Result<LearnedTarget> {
             public = Some(rec.value.to_string());
         }
     }
-    let refuse = |why: String| {
-        Error::Usage(format!(
-            "--target-from {}: {why}; pass --target VERSION instead",
-            name.display()
-        ))
-    };
+    let refuse = |why: String| Error::Usage(format!("{}: {why}", name.display()));
     let d = detector.detection();
     if d.releases.is_any() {
         return Err(refuse(
@@ -682,7 +443,7 @@ mod tests {
     fn user_option_rules_per_2_3_release() {
         let user = |options: &str| {
             let v = format!(r#"{{"id":1,"name":"u","options":{{{options}}},"is_admin":false}}"#);
-            user(&v).to_string()
+            Record::User.written_by(&v).to_string()
         };
         let all =
             r#""password":"p","must_change_password":false,"rsa_public_key":"k","comment":"c""#;
@@ -691,9 +452,16 @@ mod tests {
             "2.3.0–2.3.5"
         );
         assert_eq!(user(all), "2.3.0–2.3.5");
+        // 2.3.0 writes every option, `null` when unset; a shape no release writes says nothing.
+        assert_eq!(
+            user(
+                r#""password":"p","must_change_password":null,"rsa_public_key":null,"comment":null"#
+            ),
+            "2.3.0–2.3.3"
+        );
         assert_eq!(
             user(r#""password":"p","rsa_public_key":null"#),
-            "2.3.0–2.3.3"
+            "2.3.0–2.4.3"
         );
         assert_eq!(user(r#""password":"p","comment":"c""#), "2.3.4–2.3.5");
         assert_eq!(

@@ -21,8 +21,9 @@ pub enum Action {
     Dropped,
     /// Written with a converted value.
     Patched,
-    /// Written unchanged under a renamed key.
-    Renamed,
+    /// Written unchanged under its key in the new cluster's name (`--rename-cluster`); a
+    /// field's new name is the change op `renamed`, never this.
+    Moved,
 }
 
 impl Action {
@@ -32,7 +33,7 @@ impl Action {
             Action::Kept => "kept",
             Action::Dropped => "dropped",
             Action::Patched => "patched",
-            Action::Renamed => "renamed",
+            Action::Moved => "moved",
         }
     }
 }
@@ -198,7 +199,7 @@ impl Summary {
     pub fn human(&self) -> String {
         let n = |a: &str| self.actions.get(a).copied().unwrap_or(0);
         let mut s = format!(
-            "{} records read ({} form, {} bytes), {} written for CnosDB {}: {} kept, {} patched, {} renamed; {} dropped\n",
+            "{} records read ({} form, {} bytes), {} written for CnosDB {}: {} kept, {} patched, {} moved to the new cluster name; {} dropped\n",
             self.input_records,
             self.form.unwrap_or("empty"),
             self.input_bytes,
@@ -206,7 +207,7 @@ impl Summary {
             self.target,
             n("kept"),
             n("patched"),
-            n("renamed"),
+            n("moved"),
             n("dropped"),
         );
         let dropped: Vec<String> = self

@@ -3,11 +3,11 @@
 use cnosdb_migrate::check::check;
 use cnosdb_migrate::pipeline::{transform, TransformOptions};
 use cnosdb_migrate::report::NoReport;
-use cnosdb_migrate::rules::{patch_table, Outcome, PlaintextPolicy, Rules};
+use cnosdb_migrate::rules::{patch_table, Outcome, Patched, PlaintextPolicy, Rules};
 use cnosdb_migrate::target::Target;
 
 /// Patching a patched value again changes nothing (the fuzzers' idempotence property).
-fn assert_idempotent(patch: fn(&str, &Rules) -> Result<Outcome, String>, value: &str) {
+fn assert_idempotent(patch: fn(&str, &Rules) -> Patched, value: &str) {
     for target in Target::ALL {
         let rules = Rules::new(target);
         if let Ok(Outcome::Patched { value: once, .. }) = patch(value, &rules) {
@@ -28,7 +28,7 @@ fn assert_idempotent(patch: fn(&str, &Rules) -> Result<Outcome, String>, value: 
 /// 2.4.1–2.4.2.1 table rename, leaving a raw newline in the output (a split line on restore).
 #[test]
 fn table_member_name_with_an_escape() {
-    let value = r#"{"TsKvTableSchema":{"tenant":"cnosdb","db":"usage_schema","name":"vnode_disk_storage","schema_id":0,"next_column_id":6,"columns":[{"efil,":"Default"}],"cogr\nted_adminlumns_index":{"ase":1,"d":2}}}"#;
+    let value = r#"{"TsKvTableSchema":{"tenant":"cnosdb","db":"usage_schema","name":"vnode_disk_storage","schema_id":0,"next_column_id":6,"columns":[{"efil,":"Default"}],"cogr\nted_adminlumns_index":{"ase":1,"d":2},"columns_index":{}}}"#;
     assert_idempotent(patch_table, value);
     let Ok(Outcome::Patched { value: out, .. }) = patch_table(value, &Rules::new(Target::V2_4_1))
     else {
@@ -198,5 +198,33 @@ fn a_value_ending_in_a_cr_is_refused_not_written() {
         }
         let out = transform_then_check("/c/foo/bar: {\"x\":1}\r\n", target, None).unwrap();
         assert_eq!(out, "/c/foo/bar: {\"x\":1}\n");
+    }
+}
+
+/// Since check reads with the model and no longer with the rules: members the rules copy as they
+/// are (a tenant's `comment`, a column's `encoding`) were written unread, so a value the target
+/// cannot read came out of transform and failed check. Transform now reads what it writes.
+#[test]
+fn transform_refuses_to_write_what_the_target_cannot_read() {
+    let tenant = "/c/tenants/t: {\"id\":1,\"name\":\"t\",\"options\":{\"comment\":5,\"limiter_config\":null}}\n";
+    let column = format!(
+        "/c/tenants/t/dbs/DB: {}\n/c/tenants/t/dbs/DB/schemas/x: {}\n",
+        DB.replace("\"d\"", "\"DB\""),
+        TABLE.replace("\"Default\"", "\"Snazzy\""),
+    );
+    for target in Target::ALL {
+        let err = transform_then_check(tenant, target, None).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "line 1: tenant record /c/tenants/t: the value has `options.comment` as a \
+                 number, where CnosDB {target} reads a string; fix or remove this record"
+            )),
+            "{err}"
+        );
+        let err = transform_then_check(&column, target, None).unwrap_err();
+        assert!(
+            err.contains("line 2: table record") && err.contains("`columns.encoding`"),
+            "{err}"
+        );
     }
 }

@@ -119,6 +119,27 @@ fn agrees(text: &str) {
             by_serde::elements(raw.get()),
             "elements {text:?}"
         );
+        assert_eq!(raw.items(), raw.elements(), "items {text:?}");
+        if let Ok(obj) = raw.object() {
+            let names: Vec<&str> = obj.members.iter().map(|(n, _)| n.as_ref()).collect();
+            let values: Vec<Raw<'_>> = obj.members.iter().map(|(_, v)| *v).collect();
+            if let Some(found) = raw.compact_values() {
+                assert_eq!(found, values, "compact_values {text:?}");
+            }
+            // Found only when exact, and then the same values.
+            if let Some(found) = raw.exact_members(names.iter().copied()) {
+                assert_eq!(found, values, "exact_members {text:?}");
+            }
+            // serde_json writes compact text (its maps sort their keys: sorted objects only).
+            let compact = serde_json::from_str::<serde_json::Value>(raw.get())
+                .ok()
+                .and_then(|v| serde_json::to_string(&v).ok());
+            let escaped = raw.get().contains('\\');
+            if compact.as_deref() == Some(raw.get()) && !values.is_empty() && !escaped {
+                assert_eq!(raw.compact_values().as_ref(), Some(&values));
+                assert_eq!(raw.exact_members(names.iter().copied()), Some(values));
+            }
+        }
     }
 }
 

@@ -357,7 +357,7 @@ fn every_sh_example_of_the_readme_runs() {
         if report.exists() {
             let report = Report::parse(&fs::read_to_string(report).unwrap());
             let sha = report.summary["output_sha256"].as_str().unwrap();
-            let check = &ran["cnosdb-migrate check --target-from fresh.txt restore.txt"];
+            let check = &ran["cnosdb-migrate check --strict --target-from fresh.txt restore.txt"];
             assert!(
                 check.stdout.contains(&format!("sha256 {sha}  (")),
                 "{}",

@@ -313,5 +313,8 @@ fn the_listener_check_sees_a_socket_beyond_loopback() {
     let local = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = local.local_addr().unwrap().port();
     let found = cnosdb::non_loopback_listeners(me);
-    assert!(!found.iter().any(|s| s.ends_with(&format!(":{port:04X}"))), "{found:?}");
+    assert!(
+        !found.iter().any(|s| s.ends_with(&format!(":{port:04X}"))),
+        "{found:?}"
+    );
 }

@@ -88,8 +88,8 @@ fn rename_cluster_rewrites_every_key_and_no_value() {
             assert_eq!(e["rule"], b["rule"], "{key}");
             match (b["action"].as_str().unwrap(), e["action"].as_str().unwrap()) {
                 ("dropped", "dropped") => assert!(e.get("new_key").is_none()),
-                // What was kept as it was is now reported as renamed; patched stays patched.
-                ("kept", "renamed") | ("patched", "patched") => {
+                // What was kept as it was is now reported as moved; patched stays patched.
+                ("kept", "moved") | ("patched", "patched") => {
                     let new_key = key.replacen("/cluster_xxx/", "/prod/", 1);
                     assert_eq!(e["new_key"], new_key.as_str(), "{key}");
                 }
@@ -98,7 +98,7 @@ fn rename_cluster_rewrites_every_key_and_no_value() {
         }
         assert!(report.entries.iter().all(|e| e["action"] != "kept"));
         assert_eq!(
-            report.summary["actions"]["renamed"],
+            report.summary["actions"]["moved"],
             base_report.summary["actions"]["kept"]
         );
 

@@ -4,7 +4,7 @@
 #![no_main]
 
 
-use cnosdb_migrate::check::{check, CheckReport, Class};
+use cnosdb_migrate::check::{check, CheckReport, Severity, CODES};
 use cnosdb_migrate::pipeline::{transform, TransformOptions};
 use cnosdb_migrate::report::NoReport;
 use cnosdb_migrate::rules::{PlaintextPolicy, Rules};
@@ -12,32 +12,9 @@ use cnosdb_migrate::target::Target;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
-/// The class every code belongs to (the table of `check` in the top-level README).
-fn class_of(code: &str) -> Option<Class> {
-    Some(match code {
-        "invalid-utf8" | "crlf" | "nul" | "blank-line" | "line-too-long" | "debug-frame"
-        | "debug-prefix" | "no-separator" | "empty-key" | "key-without-slash"
-        | "invisible-name" | "duplicate-key" => Class::Text,
-        "drop.global" | "drop.auto-incr-id" | "drop.data-node" | "drop.bucket"
-        | "drop.resource-info" | "drop.query" => Class::MustNotMove,
-        "missing-field"
-        | "wrong-type"
-        | "not-json"
-        | "malformed"
-        | "old-field-name"
-        | "unknown-field"
-        | "other-release-shape"
-        | "bucket-without-leader" => Class::Unreadable,
-        "plaintext-password"
-        | "orphan-member"
-        | "missing-role"
-        | "orphan-table"
-        | "system-db"
-        | "root-without-password"
-        | "must-change-password"
-        | "other-cluster" => Class::Harmful,
-        _ => return None,
-    })
+/// The severity of a code, from `check`'s own table (the README mirrors it).
+fn severity_of(code: &str) -> Option<Severity> {
+    CODES.iter().find(|c| c.name == code).map(|c| c.severity)
 }
 
 /// What `check` promises about its report for `input`.
@@ -52,7 +29,9 @@ fn assert_consistent(input: &[u8], target: Target, report: &CheckReport) {
     assert!(s.summary);
     assert_eq!(s.target, target.to_string());
     assert_eq!(s.problems, report.problems.len());
-    assert_eq!(s.ok, report.problems.is_empty());
+    assert_eq!(s.ok, !report.problems.iter().any(|p| p.severity.fails(false)));
+    assert_eq!(s.noncanonical, report.notes.len());
+    assert!(report.notes.iter().all(|p| p.severity == Severity::Noncanonical));
     assert_eq!(s.lines, lines.len() as u64);
     assert!(
         s.records <= s.lines,
@@ -67,7 +46,7 @@ fn assert_consistent(input: &[u8], target: Target, report: &CheckReport) {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(s.sha256, sha);
-    let mut prev = (0, Class::Text);
+    let mut prev = (0, Severity::Unreadable);
     for p in &report.problems {
         assert!(
             p.line >= 1 && p.line <= s.lines,
@@ -75,11 +54,11 @@ fn assert_consistent(input: &[u8], target: Target, report: &CheckReport) {
             s.lines
         );
         assert!(
-            prev <= (p.line, p.class),
+            prev <= (p.line, p.severity),
             "problems out of line order: {p:?}"
         );
-        prev = (p.line, p.class);
-        assert_eq!(class_of(p.code), Some(p.class), "{p:?}");
+        prev = (p.line, p.severity);
+        assert_eq!(severity_of(p.code), Some(p.severity), "{p:?}");
         assert!(!p.reason.is_empty(), "{p:?}");
         // "One line for people": the text output prints it after `line N [code] KEY: `.
         assert!(!p.reason.contains(['\n', '\r']), "{p:?}");

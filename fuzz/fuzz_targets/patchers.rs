@@ -3,12 +3,13 @@
 #![no_main]
 
 use cnosdb_migrate::rules::{
-    patch_database, patch_table, patch_tenant, patch_user, Outcome, PlaintextPolicy, Rules,
+    patch_database, patch_table, patch_tenant, patch_user, Outcome, Patched, PlaintextPolicy,
+    Rules,
 };
 use cnosdb_migrate::target::Target;
 use libfuzzer_sys::fuzz_target;
 
-type Patcher = fn(&str, &Rules) -> Result<Outcome, String>;
+type Patcher = fn(&str, &Rules) -> Patched;
 
 const PATCHERS: [(&str, Patcher); 4] = [
     ("tenant", patch_tenant),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::transform::ConvertArgs;
-use super::TargetArgs;
+use super::{hinted, TargetArgs};
 use crate::error::{Error, Result, EXIT_OK};
 use crate::output::open_rereadable_input;
 use crate::pipeline::transform;
@@ -52,7 +52,7 @@ impl Observer for Collect {
                 .entry(e.rule)
                 .or_default()
                 .push((e.line, e.key.to_string())),
-            Action::Patched | Action::Renamed => self.changed.push(Changed {
+            Action::Patched | Action::Moved => self.changed.push(Changed {
                 line: e.line,
                 key: e.key.to_string(),
                 new_key: e.new_key.map(str::to_string),
@@ -81,13 +81,14 @@ pub fn run(args: DiffArgs) -> Result<u8> {
     super::check_filter(&input, args.input.as_deref(), &opts.filter)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let (written, summary) = if args.json {
-        let mut summary = transform(&input, io::sink(), &opts, &mut JsonLines(&mut out))?;
+        let mut summary =
+            transform(&input, io::sink(), &opts, &mut JsonLines(&mut out)).map_err(hinted)?;
         no_record(&summary, args.input.as_deref())?;
         unpredictable(&mut summary);
         (writeln!(out, "{}", summary.to_json()), summary)
     } else {
         let mut collect = Collect::default();
-        let mut summary = transform(&input, io::sink(), &opts, &mut collect)?;
+        let mut summary = transform(&input, io::sink(), &opts, &mut collect).map_err(hinted)?;
         no_record(&summary, args.input.as_deref())?;
         unpredictable(&mut summary);
         collect.dropped.values_mut().for_each(|keys| keys.sort());
@@ -143,7 +144,12 @@ fn write_text(out: &mut impl Write, c: &Collect, s: &Summary) -> io::Result<()> 
             writeln!(out, "    line {line} {key}")?;
         }
     }
-    writeln!(out, "patched: {}, renamed: {}", n("patched"), n("renamed"))?;
+    writeln!(
+        out,
+        "patched: {}, moved to the new cluster name: {}",
+        n("patched"),
+        n("moved")
+    )?;
     for ch in &c.changed {
         match &ch.new_key {
             Some(new) => writeln!(out, "  line {} {} ({}) -> {new}", ch.line, ch.key, ch.kind)?,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::filter::{closest, edit_distance, Filter, Names};
 use crate::output::is_stdout;
 use crate::release::{learn_target, LearnedTarget};
@@ -57,7 +57,12 @@ impl TargetArgs {
             (None, Some(path)) => {
                 let file = std::fs::File::open(path)
                     .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-                let learned = learn_target(file, path)?;
+                let learned = learn_target(file, path).map_err(|e| match e {
+                    Error::Usage(why) => Error::Usage(format!(
+                        "--target-from {why}; pass --target VERSION instead"
+                    )),
+                    other => other,
+                })?;
                 if !quiet {
                     say!(
                         "cnosdb-migrate: {} was written by CnosDB {}: target {}{}",
@@ -326,4 +331,24 @@ pub fn check_written(summary: &Summary, input: Option<&Path>) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The error with its command-line remedy appended (the library names no flags).
+pub fn hinted(e: Error) -> Error {
+    let Error::Input(mut input) = e else {
+        return e;
+    };
+    let remedy = match input.hint {
+        None => return Error::Input(input),
+        Some(Hint::NewerShape) => "pick a newer --target, or convert the 2.3 dump instead",
+        Some(Hint::PlaintextRefused) => {
+            "rerun without `--plaintext-passwords fail` to hash it, or reset the password on the \
+             source first"
+        }
+        Some(Hint::RenamedClusterCollision) => {
+            "--rename-cluster gave two source clusters one name: convert them separately"
+        }
+    };
+    input.message = format!("{}; {remedy}", input.message);
+    Error::Input(input)
 }

@@ -263,23 +263,37 @@ fn check_for(
         Err(InputError::at(line, format!("{name} is not restore-ready: {msg}")).into())
     };
     let report = crate::check::check(reader_at(file, 0)?, target, cluster.as_deref())?;
-    let Some(first) = report.problems.first() else {
-        return Ok(());
-    };
+    // As `check` decides: `unreadable` and `lossy` refuse the file; `changed` (a behaviour the
+    // transform's options chose, such as a kept `must_change_password`) is said and sent.
     for p in &report.problems {
+        let label = if p.severity.fails(false) {
+            ""
+        } else {
+            "warning: "
+        };
         say!(
-            "line {} [{}] {}: {}",
+            "{label}line {} {} [{}] {}: {}",
             p.line,
+            p.severity.name(),
             p.code,
             p.key.as_deref().unwrap_or("-"),
             p.reason
         );
     }
+    let failing: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.severity.fails(false))
+        .collect();
+    let Some(first) = failing.first() else {
+        return Ok(());
+    };
     fail(
         first.line,
         format!(
-            "`check --target {target}` found {} problem(s), listed above; nothing was sent",
-            report.problems.len()
+            "`check --target {target}` found {} problem(s) the target cannot read or would lose, \
+             listed above; nothing was sent",
+            failing.len()
         ),
     )
 }

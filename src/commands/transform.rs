@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::TargetArgs;
+use super::{hinted, TargetArgs};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::output::{is_stdout, open_rereadable_input, Output};
@@ -140,8 +140,8 @@ pub fn run(args: TransformArgs) -> Result<u8> {
         None => None,
     };
     let summary = match report.as_mut() {
-        Some(r) => transform(&input, &mut out, &opts, &mut JsonLines(r))?,
-        None => transform(&input, &mut out, &opts, &mut NoReport)?,
+        Some(r) => transform(&input, &mut out, &opts, &mut JsonLines(r)).map_err(hinted)?,
+        None => transform(&input, &mut out, &opts, &mut NoReport).map_err(hinted)?,
     };
     super::check_written(&summary, args.input.as_deref())?;
     out.commit()?;

@@ -216,6 +216,19 @@ impl Iterator for Slashes<'_> {
     }
 }
 
+/// A 128-bit fingerprint of a key, for finding keys written twice.
+pub fn fingerprint(key: &str) -> u128 {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let half = |seed: u8| {
+        let mut h = DefaultHasher::new();
+        seed.hash(&mut h);
+        key.hash(&mut h);
+        h.finish() as u128
+    };
+    (half(0) << 64) | half(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,6 @@ mod reader;
 mod scan;
 
 pub use frame::is_frame_line;
-pub use key::{Key, KeyKind};
+pub use key::{fingerprint, Key, KeyKind};
 pub use reader::{DumpReader, Form, Record, MAX_LINE_BYTES};
 pub use scan::scan_records;

@@ -157,6 +157,7 @@ impl<R: Read> DumpReader<R> {
                              so this is not a dump (or it is corrupt)",
                             MAX_LINE_BYTES >> 20
                         ),
+                        hint: None,
                     }
                     .into());
                 }
@@ -200,6 +201,7 @@ impl<R: Read> DumpReader<R> {
             line: self.line_no,
             offset: Some(self.line_offset + byte as u64),
             message: message.into(),
+            hint: None,
         }
         .into()
     }
@@ -294,6 +296,7 @@ impl<R: Read> DumpReader<R> {
                     message: "invalid UTF-8; CnosDB keys and values are UTF-8 text, \
                               so the file was damaged in transfer or re-encoded"
                         .into(),
+                    hint: None,
                 }
                 .into()),
             };

@@ -7,6 +7,7 @@
 //! reference the tests and the `json` fuzz target compare it with).
 
 pub mod by_serde;
+mod compact;
 mod scan;
 
 use std::borrow::Cow;
@@ -331,6 +332,17 @@ mod tests {
         assert_eq!(raw.get(), "[1, {\"a\":[]} ,\"x\"]");
         let items: Vec<&str> = raw.elements().unwrap().iter().map(|r| r.get()).collect();
         assert_eq!(items, ["1", "{\"a\":[]}", "\"x\""]);
+        for text in [
+            " [1, {\"a\":[\"],\\\"\"]} ,\"x\"] ",
+            "[]",
+            "[ ]",
+            "[[],{}]",
+            "[\"a,b\"]",
+        ] {
+            let raw = Raw::parse(text).unwrap();
+            assert_eq!(raw.items(), raw.elements(), "{text}");
+        }
+        assert!(Raw::parse("{}").unwrap().items().is_err());
         assert!(Raw::parse("{}").unwrap().elements().is_err());
         assert!(Raw::parse("[1,]").is_err());
         assert_eq!(

@@ -1,68 +1,57 @@
 //! Database records: `db_is_hidden` (2.4.0–2.4.1), the `is_hidden`/`options`/`config` shape
 //! with `CnosDuration` (2.4.2+).
 
-use super::duration::{cnos_duration, is_duration23_or_null};
-use super::{newer_shape, Change, Op, Outcome, Rules};
+use super::duration::{check_duration23, cnos_duration};
+use super::{member_object, newer, parse, Change, Op, Outcome, Patched, Rules};
 use crate::json::{as_bool, as_str, is_null, Object, ObjectWriter, Raw};
-
-const FLAT_TOP: [&str; 3] = ["tenant", "database", "config"];
-const FLAT_CONFIG: [&str; 6] = [
-    "ttl",
-    "shard_num",
-    "vnode_duration",
-    "replica",
-    "precision",
-    "db_is_hidden",
-];
-const STRUCTURED_TOP: [&str; 5] = ["tenant", "database", "is_hidden", "options", "config"];
-const STRUCTURED_OPTIONS: [&str; 4] = ["ttl", "shard_num", "vnode_duration", "replica"];
-const STRUCTURED_CONFIG: [&str; 7] = [
-    "precision",
-    "max_memcache_size",
-    "memcache_partitions",
-    "wal_max_file_size",
-    "wal_sync",
-    "strict_write",
-    "max_cache_readers",
-];
+use crate::model::{self, Release, Shape, ShapeError};
 
 /// 2.3's meaning of a null `vnode_duration`: 365 days.
 const VNODE_DURATION_23_SECS: u64 = 365 * 86400;
 
+/// The flat shape (2.3 – 2.4.1, with `db_is_hidden`) and the 2.4.2+ shape.
+fn flat() -> &'static Shape {
+    model::database(Release::V2_4_0)
+}
+fn structured() -> &'static Shape {
+    model::database(Release::V2_4_2)
+}
+
 /// Converts a database value for `rules.target`.
-pub fn patch_database(value: &str, rules: &Rules) -> Result<Outcome, String> {
-    let top = Object::parse(value)?;
+pub fn patch_database(value: &str, rules: &Rules) -> Patched {
+    let release = Release::from(rules.target);
+    let top = parse(value)?;
     for field in ["tenant", "database"] {
-        let raw = top.get(field).ok_or_else(|| format!("missing `{field}`"))?;
-        as_str(raw).ok_or_else(|| format!("`{field}` is not a string"))?;
+        let raw = top
+            .get(field)
+            .ok_or_else(|| ShapeError::missing(field, release))?;
+        as_str(raw).ok_or_else(|| ShapeError::wrong(field, "a string", raw, release))?;
     }
     if top.has("options") || top.has("is_hidden") {
         return structured_input(value, &top, rules);
     }
-    let config = top.object("config")?;
-    check_flat_config(&config)?;
-    let mut changes = removed(&top, &FLAT_TOP, "");
-    changes.extend(removed(&config, &FLAT_CONFIG, "config."));
+    let config = member_object(&top, "config", "", release)?;
+    check_flat_config(&config, rules)?;
+    let mut changes = removed(&top, flat(), "");
+    changes.extend(removed(&config, flat().nested("config"), "config."));
     let rebuilt = if rules.target.structured_databases() {
         restructure(&top, &config, rules, &mut changes)?
     } else {
         let mut cfg = ObjectWriter::with_capacity(value.len());
-        for field in &FLAT_CONFIG[..5] {
+        for field in flat().nested("config").names() {
             match config.get(field) {
                 Some(raw) => cfg.raw(field, raw.get()),
                 None => {
                     changes.push(Change::new(format!("config.{field}"), Op::Added));
-                    cfg.raw(field, "null")
+                    let default = if field == "db_is_hidden" {
+                        "false"
+                    } else {
+                        "null"
+                    };
+                    cfg.raw(field, default)
                 }
             };
         }
-        match config.get("db_is_hidden") {
-            Some(raw) => cfg.raw("db_is_hidden", raw.get()),
-            None => {
-                changes.push(Change::new("config.db_is_hidden", Op::Added));
-                cfg.raw("db_is_hidden", "false")
-            }
-        };
         let mut out = ObjectWriter::with_capacity(value.len() + 32);
         out.raw("tenant", top.text("tenant"))
             .raw("database", top.text("database"))
@@ -72,46 +61,51 @@ pub fn patch_database(value: &str, rules: &Rules) -> Result<Outcome, String> {
     Ok(Outcome::from_rebuilt(value, rebuilt, changes))
 }
 
-fn removed(obj: &Object<'_>, known: &[&str], prefix: &str) -> Vec<Change> {
-    obj.unknown_members(known)
-        .map(|n| Change::new(format!("{prefix}{n}"), Op::Removed))
+/// The members of `obj` that `shape` does not have, as removals.
+fn removed(obj: &Object<'_>, shape: &Shape, prefix: &str) -> Vec<Change> {
+    obj.members
+        .iter()
+        .filter(|(n, _)| shape.field(n).is_none())
+        .map(|(n, _)| Change::new(format!("{prefix}{n}"), Op::Removed))
         .collect()
 }
 
-fn check_flat_config(config: &Object<'_>) -> Result<(), String> {
+fn check_flat_config(config: &Object<'_>, rules: &Rules) -> Result<(), ShapeError> {
+    let release = Release::from(rules.target);
     for field in ["ttl", "vnode_duration"] {
         if let Some(raw) = config.get(field) {
-            if !is_duration23_or_null(raw) {
-                return Err(format!(
-                    "`config.{field}` is not a 2.3 duration ({{\"time_num\":N,\"unit\":…}} or null)"
-                ));
-            }
+            check_duration23(raw, &format!("config.{field}"), rules.target)?;
         }
     }
     for field in ["shard_num", "replica"] {
         if let Some(raw) = config.get(field) {
             if !is_null(raw) && raw.get().parse::<u64>().is_err() {
-                return Err(format!(
-                    "`config.{field}` is not an unsigned integer or null"
+                let path = format!("config.{field}");
+                return Err(ShapeError::wrong(
+                    path,
+                    "an unsigned integer or null",
+                    raw,
+                    release,
                 ));
             }
         }
     }
     if let Some(raw) = config.get("precision") {
         if !is_null(raw) {
-            precision(raw)?;
+            precision(raw, "config.precision", release)?;
         }
     }
     if let Some(raw) = config.get("db_is_hidden") {
-        as_bool(raw).ok_or("`config.db_is_hidden` is not a boolean")?;
+        as_bool(raw)
+            .ok_or_else(|| ShapeError::wrong("config.db_is_hidden", "a boolean", raw, release))?;
     }
     Ok(())
 }
 
-fn precision(raw: Raw<'_>) -> Result<&str, String> {
+fn precision(raw: Raw<'_>, field: &str, release: Release) -> Result<(), ShapeError> {
     match raw.get() {
-        p @ ("\"MS\"" | "\"US\"" | "\"NS\"") => Ok(p),
-        _ => Err("`precision` is not \"MS\", \"US\" or \"NS\"".into()),
+        "\"MS\"" | "\"US\"" | "\"NS\"" => Ok(()),
+        _ => Err(ShapeError::wrong(field, "one of MS, US, NS", raw, release)),
     }
 }
 
@@ -121,12 +115,19 @@ fn restructure(
     config: &Object<'_>,
     rules: &Rules,
     changes: &mut Vec<Change>,
-) -> Result<String, String> {
+) -> Result<String, ShapeError> {
+    let release = Release::from(rules.target);
     let get = |f: &str| config.get(f).filter(|raw| !is_null(*raw));
     let mut options = ObjectWriter::with_capacity(160);
-    options.raw("ttl", &cnos_duration(config.get("ttl"), None)?.0);
+    let ttl = cnos_duration(config.get("ttl"), None, "config.ttl", release)?;
+    options.raw("ttl", &ttl.0);
     options.raw("shard_num", get("shard_num").map_or("1", |r| r.get()));
-    let vnode = cnos_duration(config.get("vnode_duration"), Some(VNODE_DURATION_23_SECS))?;
+    let vnode = cnos_duration(
+        config.get("vnode_duration"),
+        Some(VNODE_DURATION_23_SECS),
+        "config.vnode_duration",
+        release,
+    )?;
     options.raw("vnode_duration", &vnode.0);
     options.raw("replica", get("replica").map_or("1", |r| r.get()));
 
@@ -152,14 +153,14 @@ fn restructure(
         Op::Added
     };
     changes.push(Change::new("is_hidden", renamed));
-    for f in STRUCTURED_OPTIONS {
+    for f in structured().nested("options").names() {
         changes.push(Change::new(
             format!("options.{f}"),
             Op::RenamedFrom(format!("config.{f}")),
         ));
     }
     changes.push(Change::new("config.precision", Op::Converted));
-    for f in &STRUCTURED_CONFIG[1..] {
+    for f in structured().nested("config").names().skip(1) {
         changes.push(Change::new(format!("config.{f}"), Op::Added));
     }
     Ok(out.finish())
@@ -167,39 +168,41 @@ fn restructure(
 
 /// A record already in the 2.4.2+ shape: kept for 2.4.2+ targets (re-ordered and checked),
 /// refused for older ones.
-fn structured_input(value: &str, top: &Object<'_>, rules: &Rules) -> Result<Outcome, String> {
+fn structured_input(value: &str, top: &Object<'_>, rules: &Rules) -> Patched {
     if !rules.target.structured_databases() {
-        return Err(newer_shape(
-            "the database record has `is_hidden`/`options` (2.4.2+ shape)",
+        return Err(newer(
+            "has `is_hidden`/`options` (the 2.4.2+ shape)",
             rules.target,
         ));
     }
-    let options = top.object("options")?;
-    let config = top.object("config")?;
-    let mut changes = removed(top, &STRUCTURED_TOP, "");
-    changes.extend(removed(&options, &STRUCTURED_OPTIONS, "options."));
-    changes.extend(removed(&config, &STRUCTURED_CONFIG, "config."));
-    let field = |obj: &Object<'_>, prefix: &str, name: &str| -> Result<String, String> {
-        obj.get(name)
-            .map(|r| r.get().to_string())
-            .ok_or_else(|| format!("missing `{prefix}{name}` (every 2.4.2+ field is required)"))
+    let release = Release::from(rules.target);
+    let shape = model::database(release);
+    let options = member_object(top, "options", "", release)?;
+    let config = member_object(top, "config", "", release)?;
+    let mut changes = removed(top, shape, "");
+    changes.extend(removed(&options, shape.nested("options"), "options."));
+    changes.extend(removed(&config, shape.nested("config"), "config."));
+    let copy = |obj: &Object<'_>, sub: &str| -> Result<String, ShapeError> {
+        let mut w = ObjectWriter::with_capacity(224);
+        for name in shape.nested(sub).names() {
+            let raw = obj
+                .get(name)
+                .ok_or_else(|| ShapeError::missing(format!("{sub}.{name}"), release))?;
+            w.raw(name, raw.get());
+        }
+        Ok(w.finish())
     };
-    let mut opts = ObjectWriter::with_capacity(160);
-    for name in STRUCTURED_OPTIONS {
-        opts.raw(name, &field(&options, "options.", name)?);
-    }
-    let mut cfg = ObjectWriter::with_capacity(224);
-    for name in STRUCTURED_CONFIG {
-        cfg.raw(name, &field(&config, "config.", name)?);
-    }
-    let hidden = top.get("is_hidden").ok_or("missing `is_hidden`")?;
-    as_bool(hidden).ok_or("`is_hidden` is not a boolean")?;
+    let (opts, cfg) = (copy(&options, "options")?, copy(&config, "config")?);
+    let hidden = top
+        .get("is_hidden")
+        .ok_or_else(|| ShapeError::missing("is_hidden", release))?;
+    as_bool(hidden).ok_or_else(|| ShapeError::wrong("is_hidden", "a boolean", hidden, release))?;
     let mut out = ObjectWriter::with_capacity(value.len());
     out.raw("tenant", top.text("tenant"))
         .raw("database", top.text("database"))
         .raw("is_hidden", hidden.get())
-        .raw("options", &opts.finish())
-        .raw("config", &cfg.finish());
+        .raw("options", &opts)
+        .raw("config", &cfg);
     Ok(Outcome::from_rebuilt(value, out.finish(), changes))
 }
 
@@ -249,9 +252,10 @@ mod tests {
             patch_database(real_2434, &Rules::new(Target::V2_4_3)).unwrap(),
             Outcome::Unchanged
         );
-        assert!(patch_database(real_2434, &Rules::new(Target::V2_4_1))
-            .unwrap_err()
-            .contains("newer"));
+        assert!(matches!(
+            patch_database(real_2434, &Rules::new(Target::V2_4_1)).unwrap_err(),
+            ShapeError::Newer { .. }
+        ));
     }
 
     #[test]
@@ -262,6 +266,7 @@ mod tests {
             &t
         )
         .unwrap_err()
+        .to_string()
         .contains("config.ttl"));
         assert!(patch_database(r#"{"tenant":"t","database":"d"}"#, &t).is_err());
         assert!(patch_database(

@@ -1,64 +1,81 @@
 //! 2.3 `Duration` (`{"time_num","unit"}`) to 2.4.2+ `CnosDuration`.
 
-use serde::Deserialize;
-
-use crate::json::{is_null, Object, Raw};
+use super::newer;
+use crate::json::{as_str, is_null, Object, Raw};
+use crate::model::{Release, ShapeError, CNOS_DURATION, DURATION_23};
+use crate::target::Target;
 
 /// The `CnosDuration` meaning "infinite".
 pub const CNOS_INF: &str = r#"{"duration":{"secs":0,"nanos":0},"is_inf":true}"#;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Duration23 {
-    time_num: u64,
-    unit: Unit,
+/// What a 2.3 duration expects, for messages.
+const EXPECTED_23: &str =
+    "a 2.3 duration ({\"time_num\":N,\"unit\":\"Minutes\"|\"Hour\"|\"Day\"|\"Inf\"}) or null";
+
+/// Seconds per 2.3 unit; `None` for `Inf`.
+fn unit_secs(unit: &str) -> Option<Option<u64>> {
+    Some(match unit {
+        "Minutes" => Some(60),
+        "Hour" => Some(3600),
+        "Day" => Some(86400),
+        "Inf" => None,
+        _ => return None,
+    })
 }
 
-#[derive(Deserialize)]
-enum Unit {
-    Minutes,
-    Hour,
-    Day,
-    Inf,
+/// `(time_num, seconds per unit)` of a 2.3 duration object, as [`DURATION_23`] reads it.
+fn duration23(obj: &Object<'_>) -> Option<(u64, Option<u64>)> {
+    let [num, unit] = [0, 1].map(|i| DURATION_23.fields[i].name);
+    let time_num = obj.get(num)?.get().parse::<u64>().ok()?;
+    let per_unit = unit_secs(&as_str(obj.get(unit)?)?)?;
+    Some((time_num, per_unit))
 }
 
-/// The value of a 2.3 duration (absent or null meaning `null_secs`, and `None` infinite) as
-/// a `CnosDuration`. A value already in `CnosDuration` shape is returned as it is.
+/// True when `obj` has the members of a [`CNOS_DURATION`].
+fn is_cnos(obj: &Object<'_>) -> bool {
+    CNOS_DURATION.names().all(|f| obj.has(f))
+}
+
+/// The value of a 2.3 duration at `field` (absent or null meaning `null_secs`, and `None`
+/// infinite) as a `CnosDuration`. A value already in `CnosDuration` shape is returned as it is.
 /// Returns `(text, converted)`.
 pub fn cnos_duration(
     raw: Option<Raw<'_>>,
     null_secs: Option<u64>,
-) -> Result<(String, bool), String> {
+    field: &str,
+    release: Release,
+) -> Result<(String, bool), ShapeError> {
     let finite =
         |secs: u64| format!(r#"{{"duration":{{"secs":{secs},"nanos":0}},"is_inf":false}}"#);
     let Some(raw) = raw.filter(|r| !is_null(*r)) else {
         let text = null_secs.map_or_else(|| CNOS_INF.to_string(), finite);
         return Ok((text, true));
     };
-    let obj = Object::parse(raw.get())?;
-    if obj.has("duration") && obj.has("is_inf") {
+    let wrong = || ShapeError::wrong(field, EXPECTED_23, raw, release);
+    let obj = Object::parse(raw.get()).map_err(|_| wrong())?;
+    if is_cnos(&obj) {
         return Ok((raw.get().to_string(), false));
     }
-    let d: Duration23 = serde_json::from_str(raw.get()).map_err(|_| {
-        "is not a duration: expected {\"time_num\":N,\"unit\":\"Minutes\"|\"Hour\"|\"Day\"|\"Inf\"}"
-            .to_string()
-    })?;
-    let per_unit = match d.unit {
-        Unit::Minutes => 60,
-        Unit::Hour => 3600,
-        Unit::Day => 86400,
-        Unit::Inf => return Ok((CNOS_INF.to_string(), true)),
-    };
-    let text = d
-        .time_num
-        .checked_mul(per_unit)
+    let (time_num, per_unit) = duration23(&obj).ok_or_else(wrong)?;
+    let text = per_unit
+        .and_then(|u| time_num.checked_mul(u))
         .map_or_else(|| CNOS_INF.to_string(), finite);
     Ok((text, true))
 }
 
-/// True when `raw` is `null` or a 2.3 duration.
-pub fn is_duration23_or_null(raw: Raw<'_>) -> bool {
-    is_null(raw) || serde_json::from_str::<Duration23>(raw.get()).is_ok()
+/// Checks that `raw` at `field` is `null` or a 2.3 duration, for a target before 2.4.2; a
+/// `CnosDuration` is a newer shape.
+pub fn check_duration23(raw: Raw<'_>, field: &str, target: Target) -> Result<(), ShapeError> {
+    if is_null(raw) {
+        return Ok(());
+    }
+    match Object::parse(raw.get()) {
+        Ok(obj) if duration23(&obj).is_some() => Ok(()),
+        Ok(obj) if is_cnos(&obj) => {
+            Err(newer(format!("has `{field}` in the 2.4.2+ format"), target))
+        }
+        _ => Err(ShapeError::wrong(field, EXPECTED_23, raw, target.into())),
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +84,9 @@ mod tests {
 
     fn conv(text: &str, null: Option<u64>) -> String {
         let raw = Raw::parse(text).unwrap();
-        cnos_duration(Some(raw), null).unwrap().0
+        cnos_duration(Some(raw), null, "ttl", Release::V2_4_2)
+            .unwrap()
+            .0
     }
 
     #[test]
@@ -94,7 +113,10 @@ mod tests {
             r#"{"time_num":-1,"unit":"Day"}"#,
         ] {
             let raw = Raw::parse(bad).unwrap();
-            assert!(cnos_duration(Some(raw), None).is_err(), "{bad}");
+            assert!(
+                cnos_duration(Some(raw), None, "ttl", Release::V2_4_2).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Per-record conversion rules, one module per record kind, parameterised by the target.
 //!
 //! Each patcher takes a value's text and returns it unchanged, or rebuilt in exactly the
-//! target's shape with the list of field changes. A shape problem comes back as a message
-//! that never quotes the value (user records hold password hashes).
+//! target's shape (the member order and the members left out come from [`crate::model`]) with
+//! the list of field changes. A shape problem comes back as a [`ShapeError`], which never holds
+//! a value (user records hold password hashes).
 
 mod database;
 mod duration;
@@ -14,10 +15,14 @@ pub use database::patch_database;
 pub use duration::{cnos_duration, CNOS_INF};
 pub use table::{patch_table, TableEngine};
 pub use tenant::patch_tenant;
-pub use user::{is_bcrypt, patch_user, PlaintextPolicy};
+pub use user::{patch_user, PlaintextPolicy};
 
 use crate::json::{as_str, as_u128, Object, Raw};
+use crate::model::{Release, Shape, ShapeError};
 use crate::target::{DbConfig, Target};
+
+/// What a patcher returns.
+pub type Patched = Result<Outcome, ShapeError>;
 
 /// What happened to one field of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,33 +121,66 @@ impl Rules {
 }
 
 /// The error for a record whose shape is newer than the target.
-fn newer_shape(what: &str, target: Target) -> String {
-    format!(
-        "{what}, a shape written by a release newer than {target}; conversion only goes forward: \
-         pick a newer --target or start from the 2.3 dump"
-    )
+fn newer(what: impl Into<String>, target: Target) -> ShapeError {
+    ShapeError::Newer {
+        what: what.into(),
+        release: target.into(),
+    }
+}
+
+/// `value` as an object.
+fn parse(value: &str) -> Result<Object<'_>, ShapeError> {
+    Object::parse(value).map_err(ShapeError::not_json)
+}
+
+/// Member `name` of `obj` (at `path`), which must be an object.
+fn member_object<'a>(
+    obj: &Object<'a>,
+    name: &str,
+    path: &str,
+    release: Release,
+) -> Result<Object<'a>, ShapeError> {
+    let raw = obj
+        .get(name)
+        .ok_or_else(|| ShapeError::missing(format!("{path}{name}"), release))?;
+    raw.object()
+        .map_err(|_| ShapeError::wrong(format!("{path}{name}"), "an object", raw, release))
 }
 
 /// The `id` (u128), `name` (string) and `options` (object) shared by tenant and user
-/// records, and the members neither the record nor its options may hold (as removals).
+/// records, and the members neither the record nor its options may hold (as removals): the
+/// members of `shape` and its `options`, their old names, and `also`.
 fn identity<'a>(
     top: &Object<'a>,
-    known: &[&str],
-    known_options: &[&str],
-) -> Result<(Raw<'a>, Raw<'a>, Object<'a>, Vec<Change>), String> {
-    let id = top.get("id").ok_or("missing `id`")?;
-    as_u128(id).ok_or("`id` is not an unsigned integer")?;
-    let name = top.get("name").ok_or("missing `name`")?;
-    as_str(name).ok_or("`name` is not a string")?;
-    let options = top.object("options")?;
+    shape: &Shape,
+    also: &[&str],
+    release: Release,
+) -> Result<(Raw<'a>, Raw<'a>, Object<'a>, Vec<Change>), ShapeError> {
+    let id = top.get("id").ok_or(ShapeError::missing("id", release))?;
+    as_u128(id).ok_or_else(|| ShapeError::wrong("id", "an unsigned integer", id, release))?;
+    let name = top
+        .get("name")
+        .ok_or(ShapeError::missing("name", release))?;
+    as_str(name).ok_or_else(|| ShapeError::wrong("name", "a string", name, release))?;
+    let options = member_object(top, "options", "", release)?;
+    let known = |shape: &Shape, n: &str| {
+        shape.field(n).is_some()
+            || shape.renamed.iter().any(|(old, _)| *old == n)
+            || also.contains(&n)
+    };
+    let option_shape = shape.nested("options");
     let mut changes: Vec<Change> = top
-        .unknown_members(known)
-        .map(|n| Change::new(n, Op::Removed))
+        .members
+        .iter()
+        .filter(|(n, _)| !known(shape, n))
+        .map(|(n, _)| Change::new(n.as_ref(), Op::Removed))
         .collect();
     changes.extend(
         options
-            .unknown_members(known_options)
-            .map(|n| Change::new(format!("options.{n}"), Op::Removed)),
+            .members
+            .iter()
+            .filter(|(n, _)| !known(option_shape, n))
+            .map(|(n, _)| Change::new(format!("options.{n}"), Op::Removed)),
     );
     Ok((id, name, options, changes))
 }

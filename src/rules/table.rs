@@ -1,8 +1,9 @@
 //! Table records: TSKV `schema_id` → `schema_version` (2.4.1+), exactly the known fields
 //! (2.4.3+). External and stream tables are the same in every release.
 
-use super::{newer_shape, Change, Op, Outcome, Rules};
+use super::{newer, parse, Change, Op, Outcome, Patched, Rules};
 use crate::json::{as_str, quote, Object, ObjectWriter, Raw};
+use crate::model::{self, Release, Shape, ShapeError};
 
 /// The storage engine of a table, from its record's outer tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum TableEngine {
 
 impl TableEngine {
     /// The engine of a table value, and the raw text of its inner schema object.
-    pub fn of(value: &str) -> Result<(TableEngine, &str), String> {
+    pub fn of(value: &str) -> Result<(TableEngine, &str), ShapeError> {
         // Fast path: the compact form every CnosDB writes; the inner object is parsed by the
         // caller, so it is validated once, not twice.
         for (tag, engine) in [
@@ -31,17 +32,15 @@ impl TableEngine {
                 }
             }
         }
-        let outer = Object::parse(value)?;
+        let outer = parse(value)?;
         let [(tag, inner)] = outer.members.as_slice() else {
-            return Err("is not a table schema (expected one of `TsKvTableSchema`, \
-                        `ExternalTableSchema`, `StreamTableSchema`)"
-                .into());
+            return Err(ShapeError::NotTable);
         };
         let engine = match tag.as_ref() {
             "TsKvTableSchema" => TableEngine::Tskv,
             "ExternalTableSchema" => TableEngine::External,
             "StreamTableSchema" => TableEngine::Stream,
-            other => return Err(format!("has an unknown table kind `{other}`")),
+            _ => return Err(ShapeError::NotTable),
         };
         Ok((engine, inner.get()))
     }
@@ -56,77 +55,69 @@ impl TableEngine {
     }
 }
 
-/// The fields a 2.4.3+ TSKV table may hold, in the order it writes them.
-const TSKV_FIELDS: [&str; 7] = [
-    "tenant",
-    "db",
-    "name",
-    "schema_version",
-    "next_column_id",
-    "columns",
-    "columns_index",
-];
-
 /// Converts a table value for `rules.target`.
-pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
+pub fn patch_table(value: &str, rules: &Rules) -> Patched {
     let target = rules.target;
+    let release = Release::from(target);
     let (engine, inner_text) = TableEngine::of(value)?;
     if engine != TableEngine::Tskv {
-        Object::parse(inner_text)?;
+        parse(inner_text)?;
         return Ok(Outcome::Unchanged);
     }
-    let inner = Object::parse(inner_text)?;
+    let shape = model::tskv(release);
+    let inner = parse(inner_text)?;
     for field in ["tenant", "db", "name", "next_column_id", "columns"] {
         if !inner.has(field) {
-            return Err(format!("missing `{field}` in the TSKV schema"));
+            return Err(ShapeError::missing(field, release));
         }
     }
     let version = match (inner.get("schema_id"), inner.get("schema_version")) {
-        (Some(_), Some(_)) => return Err("has both `schema_id` and `schema_version`".into()),
-        (None, None) => return Err("missing `schema_id`".into()),
+        (Some(_), Some(_)) => {
+            return Err(ShapeError::Both {
+                old: "schema_id",
+                new: "schema_version",
+            })
+        }
+        (None, None) => return Err(ShapeError::missing(shape.fields[3].name, release)),
         (Some(raw), None) => ("schema_id", raw),
         (None, Some(raw)) => ("schema_version", raw),
     };
     if version.1.get().parse::<u64>().is_err() {
-        return Err(format!("`{}` is not an unsigned integer", version.0));
+        return Err(ShapeError::wrong(
+            version.0,
+            "an unsigned integer",
+            version.1,
+            release,
+        ));
     }
-    let to = if target.renamed_admin_and_schema_version() {
-        "schema_version"
-    } else if version.0 == "schema_version" {
-        return Err(newer_shape("the TSKV table has `schema_version`", target));
-    } else {
+    // The version member is the fourth: `schema_id`, or `schema_version` from 2.4.1.
+    let to = shape.fields[3].name;
+    if version.0 != to && !shape.renamed.iter().any(|(old, _)| *old == version.0) {
+        return Err(newer("has `schema_version`", target));
+    }
+    let has_index = inner.has("columns_index");
+    if version.0 == to && to == "schema_id" && has_index {
         return Ok(Outcome::Unchanged);
-    };
+    }
     let mut changes = Vec::new();
     if version.0 != to {
         changes.push(Change::new(to, Op::RenamedFrom(version.0.into())));
     }
+    let index = || -> Result<String, ShapeError> {
+        let columns = inner.get("columns").expect("checked above");
+        columns_index(columns, release)
+    };
     let mut schema = ObjectWriter::with_capacity(inner_text.len() + 8);
-    if target.strict_tables() {
-        for field in TSKV_FIELDS {
-            match field {
-                "schema_version" => schema.raw(field, version.1.get()),
-                "columns_index" => match inner.get(field) {
-                    Some(raw) => schema.raw(field, raw.get()),
-                    None => {
-                        changes.push(Change::new(field, Op::Added));
-                        let columns = inner.get("columns").ok_or("missing `columns`")?;
-                        schema.raw(field, &columns_index(columns)?)
-                    }
-                },
-                _ => schema.raw(field, inner.text(field)),
-            };
-        }
-        changes.extend(
-            inner
-                .unknown_members(&TSKV_FIELDS)
-                .filter(|n| *n != "schema_id")
-                .map(|n| Change::new(n, Op::Removed)),
-        );
+    if shape.unknown == model::Unknown::Refused {
+        strict_schema(&inner, shape, version.1, &mut schema, &mut changes, index)?;
     } else {
         for (name, raw) in &inner.members {
             let name = if name == version.0 { to } else { name.as_ref() };
             schema.member(name, raw.get());
+        }
+        if !has_index {
+            changes.push(Change::new("columns_index", Op::Added));
+            schema.raw("columns_index", &index()?);
         }
     }
     let mut out = String::with_capacity(value.len() + 8);
@@ -136,18 +127,49 @@ pub fn patch_table(value: &str, rules: &Rules) -> Result<Outcome, String> {
     Ok(Outcome::from_rebuilt(value, out, changes))
 }
 
+/// A TSKV schema for a release that refuses unknown members: exactly its members, in its order.
+fn strict_schema(
+    inner: &Object<'_>,
+    shape: &Shape,
+    version: Raw<'_>,
+    schema: &mut ObjectWriter,
+    changes: &mut Vec<Change>,
+    index: impl Fn() -> Result<String, ShapeError>,
+) -> Result<(), ShapeError> {
+    for field in shape.names() {
+        match (field, inner.get(field)) {
+            ("schema_version", _) => schema.raw(field, version.get()),
+            ("columns_index", None) => {
+                changes.push(Change::new(field, Op::Added));
+                schema.raw(field, &index()?)
+            }
+            (_, raw) => schema.raw(field, raw.map_or("null", |r| r.get())),
+        };
+    }
+    changes.extend(
+        inner
+            .members
+            .iter()
+            .filter(|(n, _)| shape.field(n).is_none() && n != "schema_id")
+            .map(|(n, _)| Change::new(n.as_ref(), Op::Removed)),
+    );
+    Ok(())
+}
+
 /// `{"<column>":index,…}` in `columns` order, as 2.4.3 rebuilds it.
-fn columns_index(columns: Raw<'_>) -> Result<String, String> {
+fn columns_index(columns: Raw<'_>, release: Release) -> Result<String, ShapeError> {
     let list = columns
         .elements()
-        .map_err(|_| "`columns` is not an array".to_string())?;
+        .map_err(|_| ShapeError::wrong("columns", "an array", columns, release))?;
     let mut out = String::from("{");
     for (i, column) in list.iter().enumerate() {
-        let col = column.object().map_err(|e| format!("a column {e}"))?;
+        let col = column
+            .object()
+            .map_err(|_| ShapeError::wrong("columns", "an array of objects", *column, release))?;
         let name = col
             .get("name")
             .and_then(as_str)
-            .ok_or("a column has no `name`")?;
+            .ok_or_else(|| ShapeError::missing("columns.name", release))?;
         if i > 0 {
             out.push(',');
         }
@@ -180,9 +202,10 @@ mod tests {
         assert_eq!(text(AIR, Target::V2_4_1), renamed);
         assert_eq!(text(AIR, Target::V2_4_3), renamed);
         assert_eq!(text(&renamed, Target::V2_4_2_1), renamed);
-        assert!(patch_table(&renamed, &Rules::new(Target::V2_4_0))
-            .unwrap_err()
-            .contains("newer"));
+        assert!(matches!(
+            patch_table(&renamed, &Rules::new(Target::V2_4_0)).unwrap_err(),
+            ShapeError::Newer { .. }
+        ));
     }
 
     #[test]

@@ -1,75 +1,56 @@
 //! Tenant records: `tenant_is_hidden` (2.4.0+), `drop_after` (2.4.0.1+, `CnosDuration` 2.4.2+).
 
-use super::duration::{cnos_duration, is_duration23_or_null};
-use super::{identity, newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_bool, is_null, Object, ObjectWriter};
-
-const TOP: [&str; 3] = ["id", "name", "options"];
-const OPTIONS: [&str; 4] = [
-    "comment",
-    "limiter_config",
-    "drop_after",
-    "tenant_is_hidden",
-];
+use super::duration::{check_duration23, cnos_duration};
+use super::{identity, newer, parse, Change, Op, Outcome, Patched, Rules};
+use crate::json::{as_bool, is_null, ObjectWriter};
+use crate::model::{self, Release, ShapeError};
 
 /// Converts a tenant value for `rules.target`.
-pub fn patch_tenant(value: &str, rules: &Rules) -> Result<Outcome, String> {
+pub fn patch_tenant(value: &str, rules: &Rules) -> Patched {
     let target = rules.target;
-    let top = Object::parse(value)?;
-    let (id, name, options, mut changes) = identity(&top, &TOP, &OPTIONS)?;
-
+    let release = Release::from(target);
+    let shape = model::tenant(release);
+    let top = parse(value)?;
+    let (id, name, options, mut changes) = identity(&top, shape, &["drop_after"], release)?;
+    let has_drop_after = shape.nested("options").field("drop_after").is_some();
+    if let (Some(raw), false) = (options.get("drop_after"), has_drop_after) {
+        if !is_null(raw) {
+            return Err(newer("has `options.drop_after` set", target));
+        }
+        changes.push(Change::new("options.drop_after", Op::Removed));
+    }
     let mut opts = ObjectWriter::with_capacity(value.len() + 48);
-    for field in ["comment", "limiter_config"] {
-        match options.get(field) {
-            Some(raw) => opts.raw(field, raw.get()),
-            None => {
-                changes.push(Change::new(format!("options.{field}"), Op::Added));
-                opts.raw(field, "null")
+    for field in shape.nested("options").names() {
+        let path = format!("options.{field}");
+        let raw = options.get(field);
+        match (field, raw) {
+            ("drop_after", Some(raw)) if is_null(raw) => opts.raw(field, "null"),
+            ("drop_after", Some(raw)) if target.structured_databases() => {
+                let (text, converted) = cnos_duration(Some(raw), None, &path, release)?;
+                if converted {
+                    changes.push(Change::new(path, Op::Converted));
+                }
+                opts.raw(field, &text)
+            }
+            ("drop_after", Some(raw)) => {
+                check_duration23(raw, &path, target)?;
+                opts.raw(field, raw.get())
+            }
+            ("tenant_is_hidden", Some(raw)) => {
+                as_bool(raw).ok_or_else(|| ShapeError::wrong(&path, "a boolean", raw, release))?;
+                opts.raw(field, raw.get())
+            }
+            (_, Some(raw)) => opts.raw(field, raw.get()),
+            (_, None) => {
+                changes.push(Change::new(path, Op::Added));
+                let default = if field == "tenant_is_hidden" {
+                    "false"
+                } else {
+                    "null"
+                };
+                opts.raw(field, default)
             }
         };
-    }
-    match options.get("drop_after") {
-        Some(raw) if !target.tenant_has_drop_after() => {
-            if !is_null(raw) {
-                return Err(newer_shape("`options.drop_after` is set", target));
-            }
-            changes.push(Change::new("options.drop_after", Op::Removed));
-        }
-        Some(raw) if target.structured_databases() => {
-            let (text, converted) = if is_null(raw) {
-                ("null".to_string(), false)
-            } else {
-                cnos_duration(Some(raw), None).map_err(|e| format!("`options.drop_after` {e}"))?
-            };
-            if converted {
-                changes.push(Change::new("options.drop_after", Op::Converted));
-            }
-            opts.raw("drop_after", &text);
-        }
-        Some(raw) => {
-            if !is_duration23_or_null(raw) {
-                return Err(newer_shape(
-                    "`options.drop_after` is not a 2.3 duration",
-                    target,
-                ));
-            }
-            opts.raw("drop_after", raw.get());
-        }
-        None if target.tenant_has_drop_after() => {
-            changes.push(Change::new("options.drop_after", Op::Added));
-            opts.raw("drop_after", "null");
-        }
-        None => {}
-    }
-    match options.get("tenant_is_hidden") {
-        Some(raw) => {
-            as_bool(raw).ok_or("`options.tenant_is_hidden` is not a boolean")?;
-            opts.raw("tenant_is_hidden", raw.get());
-        }
-        None => {
-            changes.push(Change::new("options.tenant_is_hidden", Op::Added));
-            opts.raw("tenant_is_hidden", "false");
-        }
     }
     let mut out = ObjectWriter::with_capacity(value.len() + 64);
     out.raw("id", id.get())
@@ -85,7 +66,7 @@ mod tests {
 
     const T23: &str = r#"{"id":270725548512366186385451374123853137920,"name":"t1","options":{"comment":"c","limiter_config":null}}"#;
 
-    fn patch(value: &str, t: Target) -> Result<Outcome, String> {
+    fn patch(value: &str, t: Target) -> Patched {
         patch_tenant(value, &Rules::new(t))
     }
 
@@ -120,9 +101,10 @@ mod tests {
         assert_eq!(patch(with, Target::V2_4_1).unwrap(), Outcome::Unchanged);
         assert!(text(patch(with, Target::V2_4_2).unwrap())
             .contains(r#""drop_after":{"duration":{"secs":3600,"nanos":0},"is_inf":false},"tenant_is_hidden":true"#));
-        assert!(patch(with, Target::V2_4_0).unwrap_err().contains("newer"));
+        let newer = |e: ShapeError| matches!(e, ShapeError::Newer { .. });
+        assert!(newer(patch(with, Target::V2_4_0).unwrap_err()));
         let cnos = text(patch(with, Target::V2_4_3).unwrap());
-        assert!(patch(&cnos, Target::V2_4_1).unwrap_err().contains("newer"));
+        assert!(newer(patch(&cnos, Target::V2_4_1).unwrap_err()));
     }
 
     #[test]

@@ -1,20 +1,12 @@
 //! User records: `password` → `hash_password` (2.4.0+), `is_admin` → `is_root_admin`
-//! (2.4.1+), the target's rules for leaving out empty options, plaintext passwords hashed.
+//! (2.4.1+), the target's rules for leaving out empty options (from [`crate::model`]),
+//! plaintext passwords hashed.
 //!
 //! Nothing here ever puts a value of a user record into a message.
 
-use super::{identity, newer_shape, Change, Op, Outcome, Rules};
-use crate::json::{as_bool, as_str, is_null, quote, Object, ObjectWriter};
-
-const TOP: [&str; 5] = ["id", "name", "options", "is_admin", "is_root_admin"];
-const OPTIONS: [&str; 6] = [
-    "password",
-    "hash_password",
-    "must_change_password",
-    "rsa_public_key",
-    "comment",
-    "granted_admin",
-];
+use super::{identity, newer, parse, Change, Op, Outcome, Patched, Rules};
+use crate::json::{as_bool, as_str, is_null, quote, Object, ObjectWriter, Raw};
+use crate::model::{self, is_bcrypt, Release, ShapeError, Ty};
 
 /// The bcrypt cost CnosDB uses (`bcrypt::DEFAULT_COST`).
 const BCRYPT_COST: u32 = 12;
@@ -26,115 +18,68 @@ pub enum PlaintextPolicy {
     Hash,
     /// Refuse the dump.
     Fail,
-    /// Leave it as it is (for `check`, which reports it instead).
-    #[value(skip)]
-    Keep,
-}
-
-/// True for a bcrypt hash as CnosDB stores it (`$2a$`/`$2b$`/`$2x$`/`$2y$`, 60 characters).
-pub fn is_bcrypt(s: &str) -> bool {
-    s.len() == 60
-        && matches!(&s.as_bytes()[..4], b"$2a$" | b"$2b$" | b"$2x$" | b"$2y$")
-        && s.as_bytes()[6] == b'$'
-        && s[4..6].bytes().all(|b| b.is_ascii_digit())
-        && s[7..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
 }
 
 /// Converts a user value for `rules.target`.
-pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
+pub fn patch_user(value: &str, rules: &Rules) -> Patched {
     let target = rules.target;
-    let top = Object::parse(value)?;
-    let (id, name, options, mut changes) = identity(&top, &TOP, &OPTIONS)?;
+    let release = Release::from(target);
+    let shape = model::user(release);
+    let top = parse(value)?;
+    let (id, name, options, mut changes) = identity(&top, shape, &[], release)?;
 
+    // The admin flag is the last member: `is_admin`, or `is_root_admin` from 2.4.1.
+    let admin_to = shape.fields[3].name;
     let (admin_from, admin) = match (top.get("is_admin"), top.get("is_root_admin")) {
-        (Some(_), Some(_)) => return Err("has both `is_admin` and `is_root_admin`".into()),
+        (Some(_), Some(_)) => {
+            return Err(ShapeError::Both {
+                old: "is_admin",
+                new: "is_root_admin",
+            })
+        }
         (Some(raw), None) => ("is_admin", raw),
         (None, Some(raw)) => ("is_root_admin", raw),
-        (None, None) => return Err("missing `is_admin`".into()),
+        (None, None) => return Err(ShapeError::missing(admin_to, release)),
     };
-    as_bool(admin).ok_or_else(|| format!("`{admin_from}` is not a boolean"))?;
-    let admin_to = if target.renamed_admin_and_schema_version() {
-        "is_root_admin"
-    } else if admin_from == "is_root_admin" {
-        return Err(newer_shape("the user has `is_root_admin`", target));
-    } else {
-        "is_admin"
-    };
+    as_bool(admin).ok_or_else(|| ShapeError::wrong(admin_from, "a boolean", admin, release))?;
     if admin_from != admin_to {
+        if !shape.renamed.iter().any(|(old, _)| *old == admin_from) {
+            return Err(newer("has `is_root_admin`", target));
+        }
         changes.push(Change::new(admin_to, Op::RenamedFrom(admin_from.into())));
     }
 
     let mut opts = ObjectWriter::with_capacity(value.len() + 16);
-    let (pw_from, pw) = match (options.get("password"), options.get("hash_password")) {
-        (Some(_), Some(_)) => {
-            return Err("has both `options.password` and `options.hash_password`".into())
-        }
-        (Some(raw), None) => ("password", Some(raw)),
-        (None, raw) => ("hash_password", raw),
-    };
-    if pw_from == "password" {
-        changes.push(Change::new(
-            "options.hash_password",
-            Op::RenamedFrom("options.password".into()),
-        ));
-    }
-    match pw.filter(|raw| !is_null(*raw)) {
-        None => opts.raw("hash_password", "null"),
-        Some(raw) => {
-            let secret = as_str(raw).ok_or("`options.password` is not a string or null")?;
-            if is_bcrypt(&secret) || rules.plaintext == PlaintextPolicy::Keep {
-                opts.raw("hash_password", raw.get())
-            } else {
-                if rules.plaintext == PlaintextPolicy::Fail {
-                    return Err("has a plaintext password (stored by CnosDB 2.3.0–2.3.3); \
-                         2.4 only accepts bcrypt hashes: rerun without \
-                         `--plaintext-passwords fail` to hash it, or reset the password"
-                        .into());
-                }
-                let hashed = bcrypt::hash(secret.as_ref(), BCRYPT_COST)
-                    .map_err(|_| "the plaintext password could not be hashed".to_string())?;
-                changes.push(Change::new("options.hash_password", Op::Hashed));
-                opts.raw("hash_password", &quote(&hashed))
-            }
-        }
-    };
-    let always = !target.skips_empty_user_options();
-    for (field, kind) in [
-        ("must_change_password", Kind::Bool),
-        ("rsa_public_key", Kind::Str),
-        ("comment", Kind::Str),
-        ("granted_admin", Kind::Bool),
-    ] {
-        let raw = options.get(field).filter(|raw| !is_null(*raw));
+    password(&options, rules, release, &mut opts, &mut changes)?;
+    for field in &shape.nested("options").fields[1..] {
+        let raw = options.get(field.name).filter(|raw| !is_null(*raw));
+        let path = format!("options.{}", field.name);
         if let Some(raw) = raw {
-            let ok = match kind {
-                Kind::Bool => as_bool(raw).is_some(),
-                Kind::Str => as_str(raw).is_some(),
+            let ok = match field.ty {
+                Ty::Bool => as_bool(raw).is_some(),
+                _ => as_str(raw).is_some(),
             };
             if !ok {
-                return Err(format!("`options.{field}` has the wrong type"));
+                return Err(ShapeError::wrong(path, field.ty.name(), raw, release));
             }
         }
-        let clear = field == "must_change_password"
+        let clear = field.name == "must_change_password"
             && target.enforces_must_change_password()
             && !rules.keep_must_change_password
             && raw.is_some_and(|r| r.get() == "true");
-        let path = format!("options.{field}");
         match raw {
             Some(_) if clear => changes.push(Change::new(path, Op::Removed)),
             Some(raw) => {
-                opts.raw(field, raw.get());
+                opts.raw(field.name, raw.get());
             }
-            None if always && matches!(field, "must_change_password" | "granted_admin") => {
-                if !options.has(field) {
+            None if !field.skip_none => {
+                if !options.has(field.name) {
                     changes.push(Change::new(path, Op::Added));
                 }
-                opts.raw(field, "null");
+                opts.raw(field.name, "null");
             }
             None => {
-                if options.has(field) {
+                if options.has(field.name) {
                     changes.push(Change::new(path, Op::Removed));
                 }
             }
@@ -149,10 +94,54 @@ pub fn patch_user(value: &str, rules: &Rules) -> Result<Outcome, String> {
     Ok(Outcome::from_rebuilt(value, out.finish(), changes))
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Bool,
-    Str,
+/// Writes `hash_password` (always, first) from either name, hashing a plaintext password.
+fn password(
+    options: &Object<'_>,
+    rules: &Rules,
+    release: Release,
+    opts: &mut ObjectWriter,
+    changes: &mut Vec<Change>,
+) -> Result<(), ShapeError> {
+    let (pw_from, pw): (&str, Option<Raw<'_>>) =
+        match (options.get("password"), options.get("hash_password")) {
+            (Some(_), Some(_)) => {
+                return Err(ShapeError::Both {
+                    old: "options.password",
+                    new: "options.hash_password",
+                })
+            }
+            (Some(raw), None) => ("password", Some(raw)),
+            (None, raw) => ("hash_password", raw),
+        };
+    if pw_from == "password" {
+        changes.push(Change::new(
+            "options.hash_password",
+            Op::RenamedFrom("options.password".into()),
+        ));
+    }
+    let Some(raw) = pw.filter(|raw| !is_null(*raw)) else {
+        opts.raw("hash_password", "null");
+        return Ok(());
+    };
+    let secret = as_str(raw).ok_or_else(|| {
+        ShapeError::wrong(
+            format!("options.{pw_from}"),
+            "a string or null",
+            raw,
+            release,
+        )
+    })?;
+    if is_bcrypt(&secret) {
+        opts.raw("hash_password", raw.get());
+        return Ok(());
+    }
+    if rules.plaintext == PlaintextPolicy::Fail {
+        return Err(ShapeError::Plaintext);
+    }
+    let hashed = bcrypt::hash(secret.as_ref(), BCRYPT_COST).map_err(|_| ShapeError::HashFailed)?;
+    changes.push(Change::new("options.hash_password", Op::Hashed));
+    opts.raw("hash_password", &quote(&hashed));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -203,9 +192,10 @@ mod tests {
         let mut keep = Rules::new(Target::V2_4_3);
         keep.keep_must_change_password = true;
         assert_eq!(patch_user(&r2434, &keep).unwrap(), Outcome::Unchanged);
-        assert!(patch_user(&r2434, &Rules::new(Target::V2_4_0))
-            .unwrap_err()
-            .contains("newer"));
+        assert!(matches!(
+            patch_user(&r2434, &Rules::new(Target::V2_4_0)).unwrap_err(),
+            ShapeError::Newer { .. }
+        ));
     }
 
     #[test]
@@ -219,10 +209,7 @@ mod tests {
         let mut fail = Rules::new(Target::V2_4_1);
         fail.plaintext = PlaintextPolicy::Fail;
         let err = patch_user(u, &fail).unwrap_err();
-        assert!(
-            err.contains("plaintext") && !err.contains("secret-pw"),
-            "{err}"
-        );
+        assert_eq!(err, ShapeError::Plaintext);
     }
 
     #[test]
@@ -241,7 +228,7 @@ mod tests {
             &t,
         )
         .unwrap_err();
-        assert!(!err.contains("42"));
+        assert!(!err.to_string().contains("42"), "{err}");
         assert!(patch_user(r#"{"id":1,"name":"u","options":{}}"#, &t).is_err());
         assert!(patch_user("not json secret", &t).is_err());
     }

@@ -1,0 +1,412 @@
+//! Reading a value as a release's deserializer does: what fails, what is lost, what is only
+//! written differently. Also what a release could have written (for telling the release).
+
+use super::error::{json_type, ShapeError};
+use super::members::{compact, scalar, Slots};
+use super::shape::{Presence, Shape, Ty, Unknown};
+use super::Release;
+use crate::json::{is_null, Object, Raw};
+
+/// A dotted member path, built only when a finding needs it.
+#[derive(Clone, Copy)]
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    name: &'p str,
+}
+
+impl Path<'_> {
+    const ROOT: Path<'static> = Path {
+        parent: None,
+        name: "",
+    };
+
+    fn render(&self) -> String {
+        let mut parts = Vec::new();
+        let mut at = Some(self);
+        while let Some(p) = at {
+            if !p.name.is_empty() {
+                parts.push(p.name);
+            }
+            at = p.parent;
+        }
+        parts.reverse();
+        parts.join(".")
+    }
+
+    fn join(&self, field: &str) -> String {
+        let base = self.render();
+        if base.is_empty() {
+            field.to_string()
+        } else {
+            format!("{base}.{field}")
+        }
+    }
+}
+
+/// What a release's deserializer makes of a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// Every finding, in member order: empty when the release reads the value and finds every
+    /// member where it writes it.
+    pub findings: Vec<ShapeError>,
+    /// The value is byte for byte what the release writes: its members (at every level the
+    /// model describes) in the release's order, compact, none it would leave out.
+    pub canonical: bool,
+}
+
+/// Reads `value` as `release` reads a `ty`.
+pub fn read(value: &str, ty: Ty, release: Release) -> Reading {
+    let mut r = Reader {
+        release,
+        findings: Vec::new(),
+        canonical: true,
+    };
+    // The compact forms CnosDB writes are parsed once, as the object they are; anything else
+    // (and every error) takes the general path.
+    let shape = match ty {
+        Ty::Struct(shape) => Some((value, shape)),
+        Ty::Tagged(variants) => tagged_struct(value, variants),
+        _ => None,
+    };
+    match shape.map(|(text, shape)| (text, shape, Object::parse(text))) {
+        Some((text, shape, Ok(obj))) => r.members(text, &obj, shape, &Path::ROOT),
+        _ => match Raw::parse(value) {
+            Ok(raw) => {
+                // No whitespace around the value.
+                r.canonical = raw.get().len() == value.len();
+                r.walk(raw, ty, &Path::ROOT)
+            }
+            Err(reason) => r.findings.push(ShapeError::not_json(reason)),
+        },
+    }
+    Reading {
+        canonical: r.canonical && r.findings.is_empty(),
+        findings: r.findings,
+    }
+}
+
+/// True when the old name `old` stands in for the absent member `new`: it holds a value (a
+/// `null` under the old name of an `Option` loses nothing), or `new` is required.
+fn stands_in(obj: &Object<'_>, shape: &Shape, old: &str, new: &str) -> bool {
+    let required = shape
+        .field(new)
+        .is_some_and(|f| f.presence == Presence::Required);
+    obj.get(old).is_some_and(|v| required || !is_null(v))
+}
+
+/// What a type reads, for messages.
+fn expected(ty: Ty) -> String {
+    match ty {
+        Ty::Enum(names) => format!("one of {}", names.join(", ")),
+        Ty::Tagged(variants) => {
+            let tags: Vec<String> = variants
+                .iter()
+                .map(|(t, _)| format!("{{\"{t}\":…}}"))
+                .collect();
+            tags.join(" or ")
+        }
+        other => other.name().to_string(),
+    }
+}
+
+/// The inner text of `{"Variant":{…}}` when `Variant` is a struct variant of `variants`; the
+/// caller parses it, which also proves the outer text valid.
+fn tagged_struct<'v>(
+    value: &'v str,
+    variants: &[(&'static str, Ty)],
+) -> Option<(&'v str, &'static Shape)> {
+    let rest = value.strip_prefix("{\"")?.strip_suffix('}')?;
+    variants.iter().find_map(|(tag, ty)| match ty {
+        Ty::Struct(shape) => {
+            let inner = rest.strip_prefix(tag)?.strip_prefix("\":")?;
+            inner.starts_with('{').then_some((inner, *shape))
+        }
+        _ => None,
+    })
+}
+
+struct Reader {
+    release: Release,
+    findings: Vec<ShapeError>,
+    canonical: bool,
+}
+
+impl Reader {
+    fn walk(&mut self, raw: Raw<'_>, ty: Ty, path: &Path<'_>) {
+        let text = raw.get();
+        let ok = match ty {
+            Ty::Bool | Ty::Str | Ty::Uint | Ty::Int | Ty::Oid | Ty::Enum(_) => scalar(raw, ty),
+            Ty::Struct(shape) => self.structure(raw, shape, path),
+            // Nothing to read in the elements, or in the members.
+            Ty::Array(Ty::Any) => text.starts_with('['),
+            Ty::Map(Ty::Any) => text.starts_with('{'),
+            // A compact map of scalars whose values all read: nothing to name in a finding.
+            Ty::Map(inner @ (Ty::Uint | Ty::Str | Ty::Bool | Ty::Enum(_)))
+                if raw
+                    .compact_values()
+                    .is_some_and(|values| values.iter().all(|v| scalar(*v, *inner))) =>
+            {
+                true
+            }
+            Ty::Map(inner) => match Object::parse(text) {
+                Ok(obj) => {
+                    for (name, value) in &obj.members {
+                        let sub = Path {
+                            parent: Some(path),
+                            name,
+                        };
+                        self.walk(*value, *inner, &sub);
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            Ty::Array(inner) => match raw.items() {
+                Ok(items) => {
+                    for item in items {
+                        self.walk(item, *inner, path);
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            Ty::Tagged(variants) => match Object::parse(text) {
+                Ok(obj) => match obj.members.as_slice() {
+                    [(tag, inner)] => match variants.iter().find(|(v, _)| v == tag) {
+                        // The variant's members are named without the tag, as transform names
+                        // them.
+                        Some((_, ty)) => {
+                            self.canonical &= text.len() == tag.len() + 5 + inner.get().len();
+                            return self.walk(*inner, *ty, path);
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                },
+                Err(_) => false,
+            },
+            Ty::Any => true,
+        };
+        if !ok {
+            let found = match ty {
+                Ty::Enum(_) if text.starts_with('"') => "a name it does not know",
+                _ => json_type(raw),
+            };
+            self.findings.push(ShapeError::WrongType {
+                field: path.render(),
+                expected: expected(ty),
+                found,
+                release: self.release,
+            });
+        }
+    }
+
+    /// A struct value; false when it is not an object.
+    fn structure(&mut self, raw: Raw<'_>, shape: &Shape, path: &Path<'_>) -> bool {
+        let text = raw.get();
+        if let Some(values) = raw.exact_members(shape.names()) {
+            // The compact form with every member: nothing but the values to read.
+            self.values(&values, shape, path);
+            return true;
+        }
+        match Object::parse(text) {
+            Ok(obj) => self.members(text, &obj, shape, path),
+            // Valid JSON that is an object but does not parse as one repeats a member name.
+            Err(_) if text.starts_with('{') => {
+                let at = path.render();
+                let object = if at.is_empty() {
+                    "the value".to_string()
+                } else {
+                    format!("`{at}`")
+                };
+                self.findings.push(ShapeError::Duplicate { object });
+            }
+            Err(_) => return false,
+        }
+        true
+    }
+
+    /// The values of an object that has exactly `shape`'s members, in its order.
+    fn values(&mut self, values: &[Raw<'_>], shape: &Shape, path: &Path<'_>) {
+        for (field, v) in shape.fields.iter().zip(values) {
+            if field.presence == Presence::Optional && is_null(*v) {
+                self.canonical &= !field.skip_none;
+                continue;
+            }
+            let sub = Path {
+                parent: Some(path),
+                name: field.name,
+            };
+            self.walk(*v, field.ty, &sub);
+        }
+    }
+
+    /// The members of an object read as `shape` (`text` is the object's own text).
+    fn members(&mut self, text: &str, obj: &Object<'_>, shape: &Shape, path: &Path<'_>) {
+        let release = self.release;
+        let slots = Slots::of(obj, shape);
+        self.canonical &= slots.ordered && compact(text, obj);
+        for (i, field) in shape.fields.iter().enumerate() {
+            let value = slots.get(obj, i);
+            let old = shape
+                .renamed
+                .iter()
+                .find(|(o, n)| *n == field.name && stands_in(obj, shape, o, n))
+                .map(|(o, _)| *o);
+            let finding = match (value, field.presence, old) {
+                (None, Presence::Required, Some(old)) => ShapeError::OldName {
+                    field: path.join(field.name),
+                    old: path.join(old),
+                    release,
+                },
+                (None, Presence::Required, None) => {
+                    ShapeError::missing(path.join(field.name), release)
+                }
+                (None, Presence::Optional, Some(old)) => ShapeError::LostUnderOldName {
+                    field: path.join(field.name),
+                    old: path.join(old),
+                    release,
+                },
+                (None, _, None) if !field.skip_none => ShapeError::Absent {
+                    field: path.join(field.name),
+                    release,
+                },
+                (None, _, _) => continue,
+                (Some(v), Presence::Optional, _) if is_null(v) => {
+                    // The release leaves a `None` out instead of writing `null`.
+                    self.canonical &= !field.skip_none;
+                    continue;
+                }
+                (Some(v), _, _) => {
+                    let sub = Path {
+                        parent: Some(path),
+                        name: field.name,
+                    };
+                    self.walk(v, field.ty, &sub);
+                    continue;
+                }
+            };
+            self.findings.push(finding);
+        }
+        if slots.known == obj.members.len() {
+            return;
+        }
+        for (name, _) in &obj.members {
+            if shape.field(name).is_some() {
+                continue;
+            }
+            // An old name whose new member is absent was reported with that member.
+            let replaced = shape
+                .renamed
+                .iter()
+                .any(|(o, n)| o == name && !obj.has(n) && stands_in(obj, shape, o, n));
+            let field = path.join(name);
+            match shape.unknown {
+                _ if replaced => {}
+                Unknown::Refused => self.findings.push(ShapeError::Refused { field, release }),
+                Unknown::Ignored => self.findings.push(ShapeError::Ignored { field, release }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{database, user};
+
+    fn codes(value: &str, ty: Ty, r: Release) -> Vec<String> {
+        read(value, ty, r)
+            .findings
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn absent_options_are_read_as_none_and_old_names_are_told_apart() {
+        let u240 = Ty::Struct(&user::shapes(Release::V2_4_0)[0]);
+        let bare = r#"{"id":1,"name":"u","options":{"hash_password":null},"is_admin":false}"#;
+        let found = read(bare, u240, Release::V2_4_0).findings;
+        assert!(
+            found.iter().all(|e| matches!(e, ShapeError::Absent { .. })),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 2);
+        let old = r#"{"id":1,"name":"u","options":{"password":"x"},"is_admin":false}"#;
+        assert!(matches!(
+            read(old, u240, Release::V2_4_0).findings[0],
+            ShapeError::LostUnderOldName { ref old, .. } if old == "options.password"
+        ));
+        let u241 = Ty::Struct(&user::shapes(Release::V2_4_1)[0]);
+        assert!(matches!(
+            read(old, u241, Release::V2_4_1).findings.last(),
+            Some(ShapeError::OldName { old, .. }) if old == "is_admin"
+        ));
+        assert!(codes(old, u241, Release::V2_4_1)
+            .iter()
+            .all(|m| !m.contains('x')));
+        // A `null` under the old name of an `Option` loses nothing: only skipped.
+        let none = r#"{"id":1,"name":"u","options":{"password":null},"is_admin":false}"#;
+        let found = read(none, u240, Release::V2_4_0).findings;
+        assert!(
+            found
+                .iter()
+                .any(|e| matches!(e, ShapeError::Ignored { .. }))
+                && found
+                    .iter()
+                    .all(|e| matches!(e, ShapeError::Ignored { .. } | ShapeError::Absent { .. })),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn required_members_types_and_enums() {
+        let db = Ty::Struct(database::shape(Release::V2_4_3));
+        let found = codes(
+            r#"{"tenant":"t","database":1,"is_hidden":false}"#,
+            db,
+            Release::V2_4_3,
+        );
+        assert_eq!(
+            found,
+            [
+                "has `database` as a number, where CnosDB 2.4.3 reads a string",
+                "lacks `options`, which CnosDB 2.4.3 requires",
+                "lacks `config`, which CnosDB 2.4.3 requires",
+            ]
+        );
+        let flat = Ty::Struct(database::shape(Release::V2_4_0));
+        let bad =
+            r#"{"tenant":"t","database":"d","config":{"precision":"XS","db_is_hidden":false}}"#;
+        assert_eq!(
+            codes(bad, flat, Release::V2_4_0)[4],
+            "has `config.precision` as a name it does not know, where CnosDB 2.4.0 reads one of MS, US, NS"
+        );
+    }
+
+    #[test]
+    fn canonical_means_the_releases_own_bytes() {
+        let user = Ty::Struct(&user::shapes(Release::V2_4_1)[0]);
+        let r = Release::V2_4_1;
+        let canonical = r#"{"id":1,"name":"u","options":{"hash_password":null,"comment":"c"},"is_root_admin":false}"#;
+        assert_eq!(
+            read(canonical, user, r),
+            Reading {
+                findings: vec![],
+                canonical: true
+            }
+        );
+        for other in [
+            // spacing, member order, a `None` written as `null` where 2.4.1 leaves it out
+            r#"{"id":1, "name":"u","options":{"hash_password":null,"comment":"c"},"is_root_admin":false}"#,
+            r#"{"id":1,"name":"u","options":{"comment":"c","hash_password":null},"is_root_admin":false}"#,
+            r#"{"id":1,"name":"u","options":{"hash_password":null,"comment":null},"is_root_admin":false}"#,
+            " {\"id\":1,\"name\":\"u\",\"options\":{\"hash_password\":null},\"is_root_admin\":false}",
+        ] {
+            assert_eq!(read(other, user, r), Reading { findings: vec![], canonical: false }, "{other}");
+        }
+        assert!(read(r#"{"System":"Owner"}"#, crate::model::MEMBER, r).canonical);
+        assert!(!read(r#"{"System": "Owner"}"#, crate::model::MEMBER, r).canonical);
+    }
+}
