@@ -30,7 +30,7 @@ const CASES: &[(&str, u64, &str, &str)] = &[
     ("drop-data-node.txt", 1, "drop.data-node", "lossy"),
     ("drop-bucket.txt", 3, "drop.bucket", "lossy"),
     ("drop-resource-info.txt", 1, "drop.resource-info", "changed"),
-    ("drop-query.txt", 1, "drop.query", "changed"),
+    ("drop-query.txt", 1, "drop.query", "unreadable"),
     (
         "bucket-without-leader.txt",
         3,
