@@ -6,29 +6,8 @@
 mod cnosdb;
 
 use std::path::Path;
-use std::process::Output;
 
-use cnosdb::{Server, SOURCE};
-
-fn tool(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
-        .args(args)
-        .output()
-        .expect("running cnosdb-migrate")
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use cnosdb::{p, said, tool, Server, SOURCE};
 
 /// A small real 2.3.5.4 installation (a tenant, a user with a password, a database with a
 /// table and rows), fetched as `/debug` into `dir`.

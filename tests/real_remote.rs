@@ -6,29 +6,8 @@
 mod cnosdb;
 
 use std::path::Path;
-use std::process::Output;
 
-use cnosdb::{Mode, Server, SOURCE};
-
-fn tool(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
-        .args(args)
-        .output()
-        .expect("running cnosdb-migrate")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use cnosdb::{p, said as text, tool, Mode, Server, SOURCE};
 
 /// The keys of a `/dump`-form file.
 fn keys(path: &Path) -> Vec<String> {

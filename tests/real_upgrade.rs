@@ -11,17 +11,9 @@ mod installation;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use cnosdb::{Server, SOURCE};
+use cnosdb::{p, tool, Server, SOURCE};
 use installation::differences;
-
-fn tool(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
-        .args(args)
-        .output()
-        .expect("running cnosdb-migrate")
-}
 
 fn tool_ok(args: &[&str]) -> String {
     let out = tool(args);
@@ -40,10 +32,6 @@ fn step(what: &str) {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let t = START.get_or_init(std::time::Instant::now).elapsed();
     eprintln!("[{:7.1} s] {what}", t.as_secs_f64());
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// The source installation, built once and shared by every release's upgrade.

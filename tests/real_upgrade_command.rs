@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-use cnosdb::{Server, SOURCE};
+use cnosdb::{p, said, Server, SOURCE};
 
 fn upgrade(args: &[&str], pw: Option<&str>) -> Output {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
@@ -20,15 +20,6 @@ fn upgrade(args: &[&str], pw: Option<&str>) -> Output {
         c.env("UPGRADE_PW", pw);
     }
     c.output().expect("running cnosdb-migrate")
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The keys a server holds that it does not write by itself.
@@ -43,10 +34,6 @@ fn state(s: &Server) -> BTreeSet<String> {
                 && !k.ends_with("/data_version")
         })
         .collect()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[test]

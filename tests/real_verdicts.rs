@@ -12,9 +12,7 @@
 #[path = "support/cnosdb.rs"]
 mod cnosdb;
 
-use std::process::Output;
-
-use cnosdb::Server;
+use cnosdb::{tool, Server};
 
 /// `(fixture, severity)`, as `check --verbose` reports it (tests/audit_check.rs holds the
 /// codes); the consequences that a short test cannot show are said with the observation.
@@ -63,13 +61,6 @@ const FIXTURES: &[(&str, &str)] = &[
 
 /// The password of user `writer` in the fixtures.
 const WRITER_PW: &str = "wr1ter-pass";
-
-fn tool(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
-        .args(args)
-        .output()
-        .expect("running cnosdb-migrate")
-}
 
 /// What a server does with one fixture.
 #[derive(Debug, Default)]

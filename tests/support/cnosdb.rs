@@ -631,3 +631,26 @@ pub fn http_post(
         Err((status, text))
     }
 }
+
+/// Runs the `cnosdb-migrate` binary under test with `args`.
+pub fn tool(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
+        .args(args)
+        .output()
+        .expect("running cnosdb-migrate")
+}
+
+/// The exit code, stdout and stderr of a run, for assertion messages.
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A path as an argument.
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
