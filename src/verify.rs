@@ -89,9 +89,19 @@ struct Sent {
 /// Memory holds the sent file's records (a restore-ready file has no buckets), not the dump.
 pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
     let mut records: BTreeMap<String, Sent> = BTreeMap::new();
+    let mut out = MetaComparison::default();
     let mut reader = DumpReader::new(sent);
     while let Some(rec) = reader.next_record()? {
-        records.insert(
+        out.sent += 1;
+        if let Some(invisible) = never_read(rec.key) {
+            out.differences.push(Difference {
+                line: rec.line,
+                key: rec.key.to_string(),
+                verdict: Verdict::NotListed,
+                detail: Some(invisible.into()),
+            });
+        }
+        let earlier = records.insert(
             rec.key.to_string(),
             Sent {
                 line: rec.line,
@@ -99,13 +109,24 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
                 seen: false,
             },
         );
+        if let Some(earlier) = earlier {
+            out.differences.push(Difference {
+                line: earlier.line,
+                key: rec.key.to_string(),
+                verdict: Verdict::Changed,
+                detail: Some(format!(
+                    "sent again on line {}: the cluster holds only the later value",
+                    rec.line
+                )),
+            });
+        }
     }
-    let mut out = MetaComparison {
-        sent: records.len() as u64,
-        ..MetaComparison::default()
-    };
+    let mut clusters = BTreeSet::new();
     let mut reader = DumpReader::new(held);
     while let Some(rec) = reader.next_record()? {
+        if let KeyKind::Tenant { tenant: "cnosdb" } = Key::parse(rec.key).kind {
+            clusters.extend(Key::parse(rec.key).cluster.map(str::to_string));
+        }
         match records.get_mut(rec.key) {
             Some(sent) => {
                 sent.seen = true;
@@ -122,6 +143,22 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
             }
             None if is_own(rec.key) => out.own.push(rec.key.to_string()),
             None => out.extra.push(rec.key.to_string()),
+        }
+    }
+    // Keys of another cluster than the one whose system tenant the dump holds: stored, and
+    // never read.
+    if let [own] = clusters.iter().collect::<Vec<_>>()[..] {
+        for (key, sent) in &records {
+            if Key::parse(key).cluster.is_some_and(|c| c != own) {
+                out.differences.push(Difference {
+                    line: sent.line,
+                    key: key.clone(),
+                    verdict: Verdict::NotListed,
+                    detail: Some(format!(
+                        "a key of another cluster than `{own}`: it is never read"
+                    )),
+                });
+            }
         }
     }
     for (key, sent) in records.iter().filter(|(_, s)| !s.seen) {
@@ -143,6 +180,13 @@ fn same_value(a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => json::same_meaning(x, y),
         _ => a == b,
     }
+}
+
+/// Why a sent key is never read by any listing, if it is not: a name holding `/`, or an
+/// empty segment.
+fn never_read(key: &str) -> Option<&'static str> {
+    crate::model::is_invisible_name(key)
+        .then_some("a name with `/` or an empty segment: no listing reads it")
 }
 
 /// Keys a 2.4 cluster writes itself.
@@ -399,6 +443,23 @@ mod tests {
                     /data_version: 7\n";
         let c = compare(sent.as_bytes(), held.as_bytes()).unwrap();
         assert_eq!((c.sent, c.matched), (3, 1));
+        let twice = format!("{sent}/c/users/u: {{\"x\":2}}\n/c/tenants/t/schemas/a/b: {{}}\n/other/tenants/t: {{}}\n");
+        let held = format!("{held}/c/users/u: {{\"x\":2}}\n");
+        let d = compare(twice.as_bytes(), held.as_bytes()).unwrap();
+        let found: Vec<_> = d.differences.iter().map(|d| (d.line, d.verdict)).collect();
+        assert_eq!(
+            found,
+            [
+                (2, Verdict::Changed),
+                (3, Verdict::Changed),
+                (5, Verdict::NotListed),
+                (5, Verdict::Missing),
+                (6, Verdict::NotListed),
+                (6, Verdict::Missing)
+            ],
+            "{:?}",
+            d.differences
+        );
         let found: Vec<_> = c
             .differences
             .iter()

@@ -123,6 +123,24 @@ fn observe(release: &str, fixture: &str) -> Seen {
         return seen;
     }
     probes(&s, &mut seen, "after a restart");
+    // Operation: a new database takes a table and a row, and the restored table a row.
+    for (db, sql) in [
+        ("public", "CREATE DATABASE verdict_probe WITH TTL '3650d'"),
+        ("verdict_probe", "CREATE TABLE t (v BIGINT, TAGS(k))"),
+        (
+            "verdict_probe",
+            "INSERT INTO t (time, k, v) VALUES (now(), 'a', 1)",
+        ),
+        (
+            "public",
+            "INSERT INTO air (time, station, temperature) VALUES (now(), 'probe', 1.5)",
+        ),
+    ] {
+        if let Err((status, body)) = s.sql("cnosdb", db, sql) {
+            let body: String = body.chars().take(160).collect();
+            seen.lost.push(format!("{sql}: HTTP {status} {body}"));
+        }
+    }
     // With authentication on (the target's own root has a password nobody here knows), the
     // fixture's user logs in.
     if let Err(why) = s.try_restart(true) {
