@@ -124,8 +124,13 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
     let mut clusters = BTreeSet::new();
     let mut reader = DumpReader::new(held);
     while let Some(rec) = reader.next_record()? {
-        if let KeyKind::Tenant { tenant: "cnosdb" } = Key::parse(rec.key).kind {
-            clusters.extend(Key::parse(rec.key).cluster.map(str::to_string));
+        // A cluster registers its own data nodes under its own name.
+        if let Key {
+            kind: KeyKind::DataNode,
+            cluster: Some(c),
+        } = Key::parse(rec.key)
+        {
+            clusters.insert(c.to_string());
         }
         match records.get_mut(rec.key) {
             Some(sent) => {
@@ -145,8 +150,8 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
             None => out.extra.push(rec.key.to_string()),
         }
     }
-    // Keys of another cluster than the one whose system tenant the dump holds: stored, and
-    // never read.
+    // Keys of another cluster than the one whose data nodes the dump holds: stored, and never
+    // read.
     if let [own] = clusters.iter().collect::<Vec<_>>()[..] {
         for (key, sent) in &records {
             if Key::parse(key).cluster.is_some_and(|c| c != own) {
@@ -444,7 +449,7 @@ mod tests {
         let c = compare(sent.as_bytes(), held.as_bytes()).unwrap();
         assert_eq!((c.sent, c.matched), (3, 1));
         let twice = format!("{sent}/c/users/u: {{\"x\":2}}\n/c/tenants/t/schemas/a/b: {{}}\n/other/tenants/t: {{}}\n");
-        let held = format!("{held}/c/users/u: {{\"x\":2}}\n");
+        let held = format!("{held}/c/data_nodes/1: {{}}\n/c/users/u: {{\"x\":2}}\n");
         let d = compare(twice.as_bytes(), held.as_bytes()).unwrap();
         let found: Vec<_> = d.differences.iter().map(|d| (d.line, d.verdict)).collect();
         assert_eq!(
