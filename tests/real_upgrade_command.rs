@@ -85,7 +85,15 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
     };
     let mut args = common(&from, &to, &to_sql, &wd);
     args.push("--check".into());
+    // A staging location neither node can write to.
+    let at = args.iter().position(|a| a == "--dir").unwrap();
+    args[at + 1] = "file:///proc/cnosdb-migrate-staging".into();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = upgrade(&words, Some(""));
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("cannot write there"), "{text}");
+    // Without the password variable (so the staging probe cannot run either).
     let out = upgrade(&words, None);
     let text = said(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -115,6 +123,28 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
         assert!(text.contains(&format!("{step:<10} ok")), "{step}: {text}");
     }
     assert!(text.contains("Still to do"), "{text}");
+    assert!(
+        text.contains("4 tenant") && text.contains("5 user"),
+        "what moved: {text}"
+    );
+    let rows: u64 = contents
+        .values()
+        .map(|v| {
+            v.split("rows=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert!(text.contains(&format!("; {rows} rows copied")), "{text}");
+    assert!(
+        !text.contains("staging   "),
+        "the local staging directory was probed: {text}"
+    );
     assert!(
         text.contains("old        CnosDB 2.3.5"),
         "the release each side runs: {text}"

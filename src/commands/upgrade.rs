@@ -4,7 +4,6 @@
 //! binary's own command, its output kept in the work directory. A rerun continues after the
 //! last step that finished.
 
-use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -12,9 +11,12 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
-use crate::remote::sql::{Credentials, SqlNode};
 
+mod preflight;
+mod summary;
 mod workdir;
+use preflight::preflight_remote;
+use summary::summary;
 use workdir::{Entry, Workdir};
 
 /// Arguments of `upgrade`.
@@ -126,86 +128,6 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// What the pre-flight asks the clusters, besides the steps it runs: the credentials on both
-/// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).
-fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (side, flag, want, url, var) in [
-        (
-            "old",
-            "--from-sql",
-            "2.3.",
-            from_sql(args),
-            args.password_env.as_str(),
-        ),
-        (
-            "new",
-            "--to-sql",
-            "2.4.",
-            to_sql(args),
-            args.to_password_env
-                .as_deref()
-                .unwrap_or(&args.password_env),
-        ),
-    ] {
-        let Ok(url) = url else {
-            problems.push(format!(
-                "{side} data node: give {flag} (the meta URL names no port 8901)"
-            ));
-            continue;
-        };
-        match login(&url, &args.user, var) {
-            Ok(version) if version.starts_with(want) => {
-                say!("{side:<10} CnosDB {version} (from {url}/api/v1/ping)");
-            }
-            Ok(version) => problems.push(format!(
-                "{side} data node {url} runs CnosDB {version}, not {want}x"
-            )),
-            Err(e) => problems.push(format!("{side} data node {url}: {e}")),
-        }
-    }
-    let file = work.path("restore.txt");
-    if file.is_file() {
-        let mut dry = vec!["restore", "--dry-run", &args.to];
-        let f = file.to_string_lossy().into_owned();
-        dry.push(&f);
-        if args.merge || work.restore_attempted() {
-            dry.push("--merge");
-        }
-        match work.run_logged("preflight-restore", &dry) {
-            // What the new cluster's own records say it runs (restore reads its /dump).
-            Ok(()) => {
-                let log =
-                    fs::read_to_string(work.path("preflight-restore.log")).unwrap_or_default();
-                if let Some(line) = log.lines().find(|l| l.contains(" runs CnosDB ")) {
-                    say!(
-                        "{:<10} {}",
-                        "new",
-                        line.trim_start_matches("cnosdb-migrate: ")
-                    );
-                }
-            }
-            Err(why) => problems.push(format!("restore --dry-run: {why}")),
-        }
-    }
-    problems
-}
-
-/// The release the data node at `url` says it runs, once `user` could run a statement there.
-fn login(url: &str, user: &str, var: &str) -> std::result::Result<String, String> {
-    let password =
-        std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))?;
-    let mut node = SqlNode::new(url, Some(Duration::from_secs(60)))?;
-    node.set_credentials(&Credentials {
-        user: user.to_string(),
-        password,
-    });
-    let version = node.version().map_err(|e| e.to_string())?;
-    node.query_csv("cnosdb", "public", "SHOW DATABASES")
-        .map_err(|e| e.to_string())?;
-    Ok(version)
-}
-
 /// The data node next to a meta service on CnosDB's default ports (8901 → 8902), whatever
 /// path the meta URL names.
 fn beside(meta: &str) -> std::result::Result<String, ()> {
@@ -217,14 +139,14 @@ fn beside(meta: &str) -> std::result::Result<String, ()> {
         .ok_or(())
 }
 
-fn from_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
+pub(crate) fn from_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
     args.from_sql
         .clone()
         .ok_or(())
         .or_else(|()| beside(&args.from))
 }
 
-fn to_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
+pub(crate) fn to_sql(args: &UpgradeArgs) -> std::result::Result<String, ()> {
     args.to_sql.clone().ok_or(()).or_else(|()| beside(&args.to))
 }
 
@@ -345,37 +267,6 @@ fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
     }
 }
 
-/// Writes summary.json and summary.txt, and says in words what is left to do.
-fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
-    let done = work.done()?;
-    let report = fs::read_to_string(work.path("transform.report.jsonl")).unwrap_or_default();
-    let transform = report.lines().last().unwrap_or("null");
-    let json = format!(
-        "{{\"from\":{},\"to\":{},\"steps\":{},\"transform\":{transform}}}\n",
-        crate::json::quote(&args.from),
-        crate::json::quote(&args.to),
-        serde_json::to_string(&done).unwrap_or_default()
-    );
-    let text = format!(
-        "Upgrade from {} to {}: every step done ({}).\n\
-         Artifacts in {}: old.txt, fresh.txt, restore.txt, transform.report.jsonl, check.log, \
-         verify.log, copy.state, copy.report.jsonl, journal.jsonl.\n\
-         Still to do: switch the writers to the new cluster (and copy the rows written \
-         meanwhile), have users whose password must change change it, then retire the old \
-         cluster.\n",
-        args.from,
-        args.to,
-        done.iter()
-            .map(|(s, t)| format!("{s} {t:.1} s"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        work.dir().display()
-    );
-    work.write_private("summary.json", &json)?;
-    work.write_private("summary.txt", &text)?;
-    out!("{}", text.trim_end());
-    Ok(())
-}
 #[cfg(test)]
 mod tests {
     use super::*;
