@@ -3,31 +3,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 
-use clap::Args;
-
 use crate::dump::{scan_records, Key, KeyKind};
 use crate::model::drop_rule;
 
 /// Selection of tenants and databases, shared by every command that reads a dump.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go
-    /// with it. Every name a filter gives must exist in the input.
-    #[arg(long = "include-tenant", value_name = "TENANT")]
+    /// Only these tenants move (all when empty), with their roles, members, limiter,
+    /// databases and tables.
     pub include_tenants: Vec<String>,
-    /// Leave this tenant out (repeatable).
-    #[arg(long = "exclude-tenant", value_name = "TENANT")]
+    /// These tenants stay behind.
     pub exclude_tenants: Vec<String>,
-    /// Leave this database out, written TENANT.DB (repeatable); its tables go with it.
-    #[arg(long = "exclude-db", value_name = "TENANT.DB", value_parser = parse_tenant_db)]
+    /// These databases (tenant, database) stay behind, with their tables.
     pub exclude_dbs: Vec<(String, String)>,
-}
-
-fn parse_tenant_db(s: &str) -> Result<(String, String), String> {
-    match s.split_once('.') {
-        Some((t, d)) if !t.is_empty() && !d.is_empty() => Ok((t.to_string(), d.to_string())),
-        _ => Err(format!("`{s}` is not TENANT.DB")),
-    }
 }
 
 impl Filter {
@@ -221,7 +209,5 @@ mod tests {
             rename_cluster("/cluster_xxx/users/u", "cluster_xxx", "prod"),
             "/prod/users/u"
         );
-        assert_eq!(parse_tenant_db("a.b.c"), Ok(("a".into(), "b.c".into())));
-        assert!(parse_tenant_db("ab").is_err());
     }
 }

@@ -5,7 +5,6 @@
 //! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
 
 pub mod check;
-pub mod commands;
 pub mod dump;
 pub mod error;
 pub mod filter;

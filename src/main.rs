@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cnosdb_migrate::commands;
+mod commands;
 use cnosdb_migrate::output::Output;
 use cnosdb_migrate::{Error, Result};
 

@@ -8,9 +8,9 @@ use clap::Args;
 
 use super::term::{ERROR, GOOD};
 use super::TargetArgs;
-use crate::check::{check, CheckReport, Problem, Severity};
-use crate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
-use crate::output::open_input;
+use cnosdb_migrate::check::{check, CheckReport, Problem, Severity};
+use cnosdb_migrate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
+use cnosdb_migrate::output::open_input;
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::copy_plan::{plan, PlannedTable, Selection};
 use super::tables::text_table;
-use crate::error::{Error, InputError, Result, EXIT_OK, EXIT_REMOTE};
-use crate::output::{is_stdout, Output};
-use crate::remote::sql::{Credentials, SqlError, SqlNode};
-use crate::tables::printable;
-use crate::tables::sql::{CopyDir, FileFormat};
+use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK, EXIT_REMOTE};
+use cnosdb_migrate::output::{is_stdout, Output};
+use cnosdb_migrate::remote::sql::{Credentials, SqlError, SqlNode};
+use cnosdb_migrate::tables::printable;
+use cnosdb_migrate::tables::sql::{CopyDir, FileFormat};
 
 /// Arguments of `copy`.
 #[derive(Debug, Args)]

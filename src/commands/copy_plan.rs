@@ -5,18 +5,17 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::error::{Error, InputError, Result, EXIT_OK};
-use crate::filter::Filter;
-use crate::output::{is_stdout, open_rereadable_input, Output};
-use crate::source::Rereadable as _;
-use crate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
-use crate::tables::{read_tables, TableInfo};
+use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
+use cnosdb_migrate::output::{is_stdout, open_rereadable_input, Output};
+use cnosdb_migrate::source::Rereadable as _;
+use cnosdb_migrate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
+use cnosdb_migrate::tables::{read_tables, TableInfo};
 
 /// Which tables a copy takes: tenant/database filters, table filters, system databases.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Selection {
     #[command(flatten)]
-    pub filter: Filter,
+    pub filter: super::FilterArgs,
     /// Copy only this table (repeatable), written TENANT.DB.TABLE.
     #[arg(long = "include-table", value_name = "TENANT.DB.TABLE", value_parser = parse_table)]
     pub include_tables: Vec<(String, String, String)>,
@@ -44,7 +43,7 @@ impl Selection {
         let is = |(tn, d, x): &(String, String, String)| {
             *tn == t.tenant && *d == t.database && *x == t.table
         };
-        self.filter.db_selected(&t.tenant, &t.database)
+        self.filter.filter().db_selected(&t.tenant, &t.database)
             && (self.include_system || !t.system)
             && (self.include_tables.is_empty() || self.include_tables.iter().any(is))
             && !self.exclude_tables.iter().any(is)
@@ -56,11 +55,9 @@ impl Selection {
 pub struct PlannedTable {
     /// The table.
     pub info: TableInfo,
-    /// Where its rows go: `<dir>/<tenant>/<db>/<table>`.
-    pub url: String,
-    /// Run on the old node: writes the rows to `url`.
+    /// Run on the old node: writes the rows to `<dir>/<tenant>/<db>/<table>`.
     pub export_sql: String,
-    /// Run on the new node: reads them back from `url/`.
+    /// Run on the new node: reads them back from that directory.
     pub import_sql: String,
 }
 
@@ -84,7 +81,7 @@ pub fn plan(
     super::check_selection(
         &super::scan_names(&file, input)?,
         input,
-        &selection.filter,
+        &selection.filter.filter(),
         (&selection.include_tables, &selection.exclude_tables),
     )?;
     let tables = read_tables(file.reader())?;
@@ -104,11 +101,10 @@ pub fn plan(
         plan.copy.push(PlannedTable {
             export_sql: export_statement(&url, &info, format),
             import_sql: import_statement(&url, &info, format),
-            url,
             info,
         });
     }
-    let filtered = !selection.filter.is_empty()
+    let filtered = !selection.filter.filter().is_empty()
         || !selection.include_tables.is_empty()
         || !selection.exclude_tables.is_empty();
     if filtered && plan.copy.is_empty() {

@@ -8,11 +8,11 @@ use clap::Args;
 
 use super::transform::ConvertArgs;
 use super::{hinted, TargetArgs};
-use crate::error::{Error, Result, EXIT_OK};
-use crate::output::open_rereadable_input;
-use crate::pipeline::transform;
-use crate::report::{Action, Entry, JsonLines, Observer, Summary};
-use crate::rules::Op;
+use cnosdb_migrate::error::{Error, Result, EXIT_OK};
+use cnosdb_migrate::output::open_rereadable_input;
+use cnosdb_migrate::pipeline::transform;
+use cnosdb_migrate::report::{Action, Entry, JsonLines, Observer, Summary};
+use cnosdb_migrate::rules::Op;
 
 /// Arguments of `diff`.
 #[derive(Debug, Args)]

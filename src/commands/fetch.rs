@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::error::{Result, EXIT_OK};
-use crate::output::{is_stdout, Output};
-use crate::remote::meta::{Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::error::{Result, EXIT_OK};
+use cnosdb_migrate::output::{is_stdout, Output};
+use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, Timeouts};
 
 /// Default `--connect-timeout`, seconds.
 pub const CONNECT_TIMEOUT: f64 = 10.0;

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{Error, Result, EXIT_OK};
-use crate::inspect::inspect;
-use crate::output::open_rereadable_input;
-use crate::source::Rereadable as _;
+use cnosdb_migrate::error::{Error, Result, EXIT_OK};
+use cnosdb_migrate::inspect::inspect;
+use cnosdb_migrate::output::open_rereadable_input;
+use cnosdb_migrate::source::Rereadable as _;
 
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]

@@ -20,13 +20,46 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::error::{Error, Hint, Result};
-use crate::filter::{closest, edit_distance, Filter, Names};
-use crate::output::is_stdout;
-use crate::release::{learn_target, LearnedTarget};
-use crate::report::Summary;
-use crate::source::Rereadable;
-use crate::target::Target;
+use cnosdb_migrate::error::{Error, Hint, Result};
+use cnosdb_migrate::filter::{closest, edit_distance, Filter, Names};
+use cnosdb_migrate::output::is_stdout;
+use cnosdb_migrate::release::{learn_target, LearnedTarget};
+use cnosdb_migrate::report::Summary;
+use cnosdb_migrate::source::Rereadable;
+use cnosdb_migrate::target::Target;
+
+/// The tenant and database filters of every command that reads a dump.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Move only this tenant (repeatable); its roles, members, limiter, databases and tables go
+    /// with it. Every name a filter gives must exist in the input.
+    #[arg(long = "include-tenant", value_name = "TENANT")]
+    pub include_tenants: Vec<String>,
+    /// Leave this tenant out (repeatable).
+    #[arg(long = "exclude-tenant", value_name = "TENANT")]
+    pub exclude_tenants: Vec<String>,
+    /// Leave this database out, written TENANT.DB (repeatable); its tables go with it.
+    #[arg(long = "exclude-db", value_name = "TENANT.DB", value_parser = parse_tenant_db)]
+    pub exclude_dbs: Vec<(String, String)>,
+}
+
+impl FilterArgs {
+    /// The library's filter.
+    pub fn filter(&self) -> Filter {
+        Filter {
+            include_tenants: self.include_tenants.clone(),
+            exclude_tenants: self.exclude_tenants.clone(),
+            exclude_dbs: self.exclude_dbs.clone(),
+        }
+    }
+}
+
+fn parse_tenant_db(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('.') {
+        Some((t, d)) if !t.is_empty() && !d.is_empty() => Ok((t.to_string(), d.to_string())),
+        _ => Err(format!("`{s}` is not TENANT.DB")),
+    }
+}
 
 /// The release to work for: named, or learned from a dump of the new cluster.
 #[derive(Debug, Clone, Args)]
@@ -351,4 +384,16 @@ pub fn hinted(e: Error) -> Error {
     };
     input.message = format!("{}; {remedy}", input.message);
     Error::Input(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_is_tenant_dot_db() {
+        assert_eq!(parse_tenant_db("a.b.c"), Ok(("a".into(), "b.c".into())));
+        assert!(parse_tenant_db("ab").is_err());
+        assert!(parse_tenant_db(".b").is_err());
+    }
 }

@@ -9,12 +9,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::fetch::{parse_seconds, CONNECT_TIMEOUT};
-use crate::dump::{DumpReader, Form};
-use crate::error::{Error, InputError, Result, EXIT_OK};
-use crate::output::{is_stdout, open_rereadable_input};
-use crate::remote::meta::{Applied, Endpoint, MetaClient, Timeouts};
-use crate::remote::records::{self, Chunk, Plan};
-use crate::target::Target;
+use cnosdb_migrate::dump::{DumpReader, Form};
+use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
+use cnosdb_migrate::output::{is_stdout, open_rereadable_input};
+use cnosdb_migrate::remote::meta::{Applied, Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::records::{self, Chunk, Plan};
+use cnosdb_migrate::target::Target;
 
 const READ_TIMEOUT: f64 = 600.0;
 
@@ -148,7 +148,7 @@ fn learn_target(args: &RestoreArgs, endpoint: &Endpoint) -> Result<(Target, Opti
         (None, Some(path)) => {
             let f = File::open(path)
                 .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let learned = crate::release::learn_target(f, path)?;
+            let learned = cnosdb_migrate::release::learn_target(f, path)?;
             Some((learned.target, learned.cluster))
         }
         (None, None) => None,
@@ -192,7 +192,10 @@ fn learn_target(args: &RestoreArgs, endpoint: &Endpoint) -> Result<(Target, Opti
 }
 
 /// Reads the server's `/dump` (into a private temporary file) and learns its release.
-fn read_server(args: &RestoreArgs, endpoint: &Endpoint) -> Result<crate::release::LearnedTarget> {
+fn read_server(
+    args: &RestoreArgs,
+    endpoint: &Endpoint,
+) -> Result<cnosdb_migrate::release::LearnedTarget> {
     let dump = endpoint.service_dump();
     let client = MetaClient::new(Timeouts {
         connect: args
@@ -208,7 +211,7 @@ fn read_server(args: &RestoreArgs, endpoint: &Endpoint) -> Result<crate::release
     };
     let spool = client.download_spooled(&dump).map_err(before_sending)?;
     let url = dump.dump_url();
-    crate::release::learn_target(spool, std::path::Path::new(&url)).map_err(|e| {
+    cnosdb_migrate::release::learn_target(spool, std::path::Path::new(&url)).map_err(|e| {
         Error::Usage(format!(
             "cannot tell which release the server at {url} runs, so nothing was sent: {e}"
         ))
@@ -262,7 +265,7 @@ fn check_for(
     let fail = |line, msg: String| -> Result<()> {
         Err(InputError::at(line, format!("{name} is not restore-ready: {msg}")).into())
     };
-    let report = crate::check::check(reader_at(file, 0)?, target, cluster.as_deref())?;
+    let report = cnosdb_migrate::check::check(reader_at(file, 0)?, target, cluster.as_deref())?;
     // As `check` decides: `unreadable` and `lossy` refuse the file; `changed` (a behaviour the
     // transform's options chose, such as a kept `must_change_password`) is said and sent.
     for p in &report.problems {

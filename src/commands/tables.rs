@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{Error, Result, EXIT_OK};
-use crate::output::{open_rereadable_input, Output};
-use crate::source::Rereadable as _;
-use crate::tables::{printable, read_tables, Engine, TableInfo};
+use cnosdb_migrate::error::{Error, Result, EXIT_OK};
+use cnosdb_migrate::output::{open_rereadable_input, Output};
+use cnosdb_migrate::source::Rereadable as _;
+use cnosdb_migrate::tables::{printable, read_tables, Engine, TableInfo};
 
 /// Arguments of `tables`.
 #[derive(Debug, Args)]

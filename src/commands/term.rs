@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::error::{Error, Result};
-use crate::output::is_stdout;
+use cnosdb_migrate::error::{Error, Result};
+use cnosdb_migrate::output::is_stdout;
 
 /// The style of `error:`.
 pub const ERROR: Style = AnsiColor::Red.on_default().bold();

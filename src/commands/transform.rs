@@ -6,13 +6,21 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{hinted, TargetArgs};
-use crate::error::{Error, Result};
-use crate::filter::Filter;
-use crate::output::{is_stdout, open_rereadable_input, Output};
-use crate::pipeline::{transform, TransformOptions};
-use crate::release::LearnedTarget;
-use crate::report::{JsonLines, NoReport};
-use crate::rules::{PlaintextPolicy, Rules};
+use cnosdb_migrate::error::{Error, Result};
+use cnosdb_migrate::output::{is_stdout, open_rereadable_input, Output};
+use cnosdb_migrate::pipeline::{transform, TransformOptions};
+use cnosdb_migrate::release::LearnedTarget;
+use cnosdb_migrate::report::{JsonLines, NoReport};
+use cnosdb_migrate::rules::{PlaintextPolicy, Rules};
+
+/// What to do with a password that is not a bcrypt hash (stored by 2.3.0–2.3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Plaintext {
+    /// Replace it with its bcrypt hash (cost 12), so the login keeps working.
+    Hash,
+    /// Refuse the dump.
+    Fail,
+}
 
 /// Arguments of `transform`.
 #[derive(Debug, Args)]
@@ -52,14 +60,14 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "NAME")]
     pub rename_cluster: Option<String>,
     #[command(flatten)]
-    pub filter: Filter,
+    pub filter: super::FilterArgs,
     /// Leave out the source's `root` user and its memberships, so the new cluster keeps its own
     /// root (a 2.3 root without a password is always left out).
     #[arg(long)]
     pub keep_target_root: bool,
     /// What to do with a password that is not a bcrypt hash (2.3.0–2.3.3 leftovers).
     #[arg(long, value_enum, default_value = "hash", value_name = "POLICY")]
-    pub plaintext_passwords: PlaintextPolicy,
+    pub plaintext_passwords: Plaintext,
     /// Keep `must_change_password` on users for 2.4.1+ (which then refuses their statements
     /// until they change their password).
     #[arg(long)]
@@ -90,7 +98,10 @@ impl ConvertArgs {
                 .set(assignment)
                 .map_err(|e| Error::Usage(format!("--db-config: {e}")))?;
         }
-        rules.plaintext = self.plaintext_passwords;
+        rules.plaintext = match self.plaintext_passwords {
+            Plaintext::Hash => PlaintextPolicy::Hash,
+            Plaintext::Fail => PlaintextPolicy::Fail,
+        };
         rules.keep_must_change_password = self.keep_must_change_password;
         if let Some(name) = &self.rename_cluster {
             if name.is_empty() || name.contains('/') || name.contains(": ") {
@@ -101,7 +112,7 @@ impl ConvertArgs {
         }
         Ok(TransformOptions {
             rules,
-            filter: self.filter.clone(),
+            filter: self.filter.filter(),
             rename_cluster: self.rename_cluster.clone(),
             keep_target_root: self.keep_target_root,
             checksums: false,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use crate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
+use cnosdb_migrate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
 
 mod preflight;
 mod summary;
@@ -120,7 +120,7 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
                     "fix the cause and run the same command again: the steps done are kept in {}",
                     work.journal().display()
                 );
-                return Ok(crate::error::EXIT_REMOTE);
+                return Ok(cnosdb_migrate::error::EXIT_REMOTE);
             }
         }
     }

@@ -10,11 +10,11 @@ use clap::Args;
 use serde::Serialize;
 
 use super::fetch::{parse_seconds, CONNECT_TIMEOUT, READ_TIMEOUT};
-use crate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
-use crate::output::open_rereadable_input;
-use crate::remote::meta::{Endpoint, MetaClient, Timeouts};
-use crate::remote::sql::{Credentials, SqlNode};
-use crate::verify::{check_listing, compare, Difference, Listing, MetaComparison};
+use cnosdb_migrate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
+use cnosdb_migrate::output::open_rereadable_input;
+use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
+use cnosdb_migrate::verify::{check_listing, compare, Difference, Listing, MetaComparison};
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -106,7 +106,7 @@ fn sql_differences(args: &VerifyArgs, url: &str, file: &std::fs::File) -> Result
     let mut transport = None;
     let found = check_listing(&listing, |tenant, db, sql| {
         node.query_csv(tenant, db, sql).map_err(|e| {
-            if matches!(e, crate::remote::sql::SqlError::Transport(_)) {
+            if matches!(e, cnosdb_migrate::remote::sql::SqlError::Transport(_)) {
                 transport.get_or_insert_with(|| e.to_string());
             }
             e.to_string()

@@ -12,7 +12,7 @@ use crate::model::{self, is_bcrypt, Release, ShapeError, Ty};
 const BCRYPT_COST: u32 = 12;
 
 /// What to do with a password that is not a bcrypt hash (stored by 2.3.0–2.3.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaintextPolicy {
     /// Replace it with its bcrypt hash (cost 12), so the login keeps working.
     Hash,

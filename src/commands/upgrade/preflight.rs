@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::workdir::Workdir;
 use super::{from_sql, to_sql, UpgradeArgs};
-use crate::remote::sql::{Credentials, SqlNode};
+use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 
 /// What the pre-flight asks the clusters, besides the steps it runs: the credentials on both
 /// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).

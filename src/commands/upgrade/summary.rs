@@ -6,7 +6,7 @@ use std::fs;
 
 use super::workdir::Workdir;
 use super::UpgradeArgs;
-use crate::error::Result;
+use cnosdb_migrate::error::Result;
 
 /// Writes summary.json and summary.txt, and says in words what is left to do.
 pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
@@ -19,8 +19,8 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
     let transform = report.lines().last().unwrap_or("null");
     let json = format!(
         "{{\"from\":{},\"to\":{},\"steps\":{},\"moved\":{},\"left_out\":{},\"rows\":{},\"transform\":{transform}}}\n",
-        crate::json::quote(&args.from),
-        crate::json::quote(&args.to),
+        cnosdb_migrate::json::quote(&args.from),
+        cnosdb_migrate::json::quote(&args.to),
         serde_json::to_string(&done).unwrap_or_default(),
         serde_json::to_string(&moved.kinds).unwrap_or_default(),
         serde_json::to_string(&moved.left_out).unwrap_or_default(),

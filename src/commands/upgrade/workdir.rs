@@ -11,7 +11,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use super::UpgradeArgs;
-use crate::error::{Error, Result};
+use cnosdb_migrate::error::{Error, Result};
 
 /// One line of the journal.
 #[derive(Debug, Serialize, Deserialize)]
