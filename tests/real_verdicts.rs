@@ -135,11 +135,36 @@ fn observe(release: &str, fixture: &str) -> Seen {
             "public",
             "INSERT INTO air (time, station, temperature) VALUES (now(), 'probe', 1.5)",
         ),
+        // Inside the time range of the bucket in drop-bucket.txt (2023-12-19 – 2024-12-18).
+        (
+            "public",
+            "INSERT INTO air (time, station, temperature) VALUES ('2024-06-01T00:00:00Z', 'old', 2.5)",
+        ),
     ] {
         if let Err((status, body)) = s.sql("cnosdb", db, sql) {
             let body: String = body.chars().take(160).collect();
             seen.lost.push(format!("{sql}: HTTP {status} {body}"));
         }
+    }
+    let in_2024 = "SELECT count(*) FROM air WHERE time >= '2024-01-01T00:00:00Z' \
+                   AND time < '2024-12-01T00:00:00Z'";
+    match s.sql("cnosdb", "verdict_probe", "SELECT count(*) FROM t") {
+        Ok(csv) if csv.lines().nth(1).map(str::trim) == Some("1") => {}
+        Ok(csv) => seen
+            .lost
+            .push(format!("the new database's row reads back as {csv:?}")),
+        Err((status, body)) => seen
+            .lost
+            .push(format!("reading the new database: HTTP {status} {body}")),
+    }
+    match s.sql("cnosdb", "public", in_2024) {
+        Ok(csv) if csv.lines().nth(1).map(str::trim) == Some("1") => {}
+        Ok(csv) => seen
+            .lost
+            .push(format!("the row written into 2024 reads back as {csv:?}")),
+        Err((status, body)) => seen
+            .lost
+            .push(format!("reading 2024 back: HTTP {status} {body}")),
     }
     // With authentication on (the target's own root has a password nobody here knows), the
     // fixture's user logs in.
@@ -205,10 +230,9 @@ fn every_verdict_shows_on_a_real_server() {
 /// Lossy fixtures whose loss shows only later, in operation: a restore and a restart read
 /// them as sent (their observation is printed all the same).
 const UNSHOWN: &[&str] = &[
-    // The bucket, data node and id counter records are read as sent, and on a singleton a new
+    // The data node and id counter records are read as sent, and on a singleton a new
     // database, a table and rows in it and in the restored table still work: the harm claimed
-    // (vnodes on nodes and in directories that do not exist, reused ids) did not show.
-    "drop-bucket.txt",
+    // (vnodes on a node that does not exist, reused ids) did not show.
     "drop-data-node.txt",
     "drop-auto-incr-id.txt",
 ];
