@@ -535,9 +535,6 @@ impl Drop for Server {
                 self.dir.path().display(),
                 self.log_tail(40)
             );
-            if std::env::var_os("CNOSDB_KEEP").is_some() {
-                let _ = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
-            }
         } else {
             let panics = self.panics();
             if panics.len() > self.seen_panics {
