@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod commands;
+pub mod copy;
 pub mod dump;
 pub mod error;
 pub mod filter;

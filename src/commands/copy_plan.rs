@@ -1,5 +1,6 @@
 //! `copy-plan`: the `export.sql` and `import.sql` an operator runs with `cnosdb-cli`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use crate::error::{Error, InputError, Result, EXIT_OK};
 use crate::filter::Filter;
 use crate::output::{is_stdout, open_rereadable_input, Output};
 use crate::source::Rereadable as _;
+use crate::tables::chunks::{read_layouts, DbKey, DbLayout};
 use crate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use crate::tables::{read_tables, TableInfo};
 
@@ -71,6 +73,8 @@ pub struct Plan {
     pub copy: Vec<PlannedTable>,
     /// External and stream tables: nothing to copy.
     pub definitions_only: Vec<TableInfo>,
+    /// Every database's precision, TTL and buckets.
+    pub layouts: BTreeMap<DbKey, DbLayout>,
 }
 
 /// Reads the dump and plans the copy of every selected TSKV table.
@@ -88,8 +92,12 @@ pub fn plan(
         (&selection.include_tables, &selection.exclude_tables),
     )?;
     let tables = read_tables(file.reader())?;
+    let layouts = read_layouts(file.reader())?;
     let with_rows = tables.iter().filter(|t| t.engine.holds_rows()).count();
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        layouts,
+        ..Plan::default()
+    };
     for info in tables {
         if !selection.selects(&info) {
             continue;

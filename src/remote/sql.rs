@@ -132,6 +132,23 @@ impl SqlNode {
     /// Runs a statement that answers CnosDB's one-row `rows` result (`COPY INTO`) and
     /// returns that count.
     pub fn copy_rows(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
+        let (body, content_type) = self.post(tenant, db, sql)?;
+        parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
+    }
+
+    /// Runs a query answering one row of one integer (`SELECT count(*) …`) and returns it.
+    pub fn count(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
+        let (body, _) = self.post(tenant, db, sql)?;
+        parse_count(&body).map_err(SqlError::Body)
+    }
+
+    /// Posts a statement; the 2xx answer's body and content type.
+    fn post(
+        &self,
+        tenant: &str,
+        db: &str,
+        sql: &str,
+    ) -> Result<(String, Option<String>), SqlError> {
         let mut req = self.agent.post(self.endpoint(tenant, db));
         if let Some(auth) = &self.authorization {
             req = req.header("Authorization", auth);
@@ -156,7 +173,7 @@ impl SqlNode {
         if !(200..300).contains(&status) {
             return Err(status_error(status, &body));
         }
-        parse_rows(&body, content_type.as_deref()).map_err(SqlError::Body)
+        Ok((body, content_type))
     }
 }
 
@@ -238,6 +255,37 @@ pub fn parse_rows(body: &str, content_type: Option<&str>) -> Result<u64, String>
     }
 }
 
+/// Reads the one value of a JSON `[{"COL":N}]` answer.
+pub fn parse_count(body: &str) -> Result<u64, String> {
+    let text = body.trim_start_matches('\u{feff}').trim();
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(text)
+        .map_err(|e| format!("not a JSON array of rows ({e}): {}", shorten(text)))?;
+    match rows.as_slice() {
+        [row] if row.len() == 1 => match row.values().next() {
+            Some(serde_json::Value::Number(n)) => {
+                n.as_u64().ok_or_else(|| format!("not a count: {n}"))
+            }
+            _ => Err(format!("not a count: {}", shorten(text))),
+        },
+        // 2.3.5.4 answers `[{}]` for a count over a range without rows.
+        [] => Ok(0),
+        [row] if row.is_empty() => Ok(0),
+        _ => Err(format!("expected one row of one value: {}", shorten(text))),
+    }
+}
+
+impl SqlError {
+    /// True for a failure that may pass when the statement is sent again: no answer, or a
+    /// 5xx status.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SqlError::Transport(_) => true,
+            SqlError::Status { status, .. } => *status >= 500,
+            SqlError::Body(_) => false,
+        }
+    }
+}
+
 fn count(value: &str) -> Result<u64, String> {
     let v = value.trim().trim_matches('"');
     if v.is_empty() {
@@ -265,6 +313,10 @@ mod tests {
         assert!(parse_rows("count\n3\n", None).is_err());
         assert!(parse_rows("rows\n3\n4\n", None).is_err());
         assert!(parse_rows("[{\"rows\":-1}]", None).is_err());
+        assert_eq!(parse_count("[{\"COUNT(UInt8(1))\":3}]"), Ok(3));
+        assert_eq!(parse_count("[{}]"), Ok(0));
+        assert!(parse_count("[{\"a\":1,\"b\":2}]").is_err());
+        assert!(parse_count("[{\"a\":\"x\"}]").is_err());
     }
 
     #[test]
