@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::tables::text_table;
 use crate::copy::ledger::{ChunkKey, Progress, Step};
-use crate::copy::{ChunkOutcome, ChunkStatus, CopyOutcome, Observer, TablePlan};
+use crate::copy::{ChunkOutcome, ChunkStatus, CopyOutcome, Observer, PlannedChunk, TablePlan};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::remote::sql::SqlNode;
@@ -84,13 +84,13 @@ impl Observer for Watch {
     }
 }
 
-fn key(t: &TablePlan, c: &Chunk) -> ChunkKey {
+fn key(t: &TablePlan, c: &PlannedChunk) -> ChunkKey {
     let i = &t.info;
     (
         i.tenant.clone(),
         i.database.clone(),
         i.table.clone(),
-        c.id(),
+        c.name.clone(),
     )
 }
 
@@ -115,12 +115,12 @@ pub fn print_dry_run(
             let estimate = c
                 .estimate
                 .map_or_else(String::new, |n| format!(", about {n} rows"));
-            text.push_str(&format!("-- chunk {} ({range}{estimate})\n", c.chunk.id()));
+            text.push_str(&format!("-- chunk {} ({range}{estimate})\n", c.name));
             if c.expired {
                 text.push_str("-- older than the database's TTL: skipped\n");
                 continue;
             }
-            let progress = ledger.get(&key(t, &c.chunk));
+            let progress = ledger.get(&key(t, c));
             let location = match progress {
                 Some(p) if p.step == Step::Verified => {
                     text.push_str("-- verified according to the ledger: skipped\n");
@@ -135,7 +135,7 @@ pub fn print_dry_run(
                 }
                 p => {
                     let attempt = p.map_or(1, |p| p.attempt + 1);
-                    let location = format!("{}/{}-{attempt}", t.url, c.chunk.id());
+                    let location = format!("{}/{}-{attempt}", t.url, c.name);
                     text.push_str(&format!(
                         "-- POST {}\n{}\n",
                         from.endpoint(&i.tenant, &i.database),

@@ -135,7 +135,7 @@ pub(super) fn copy_chunk(
             info.tenant.clone(),
             info.database.clone(),
             info.table.clone(),
-            planned.chunk.id(),
+            planned.name.clone(),
         ),
     };
     let mut out = ChunkOutcome {

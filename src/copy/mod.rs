@@ -35,6 +35,9 @@ pub struct TablePlan {
 /// One time chunk of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedChunk {
+    /// The chunk's name in the ledger and its staging paths: the range's id, prefixed by the
+    /// pass's start time in a `since` pass (so that the pass copies its chunks again).
+    pub name: String,
     /// The time range.
     pub chunk: Chunk,
     /// Rows the source counted in it while planning, when it was asked.

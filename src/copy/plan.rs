@@ -65,6 +65,10 @@ pub fn plan_tables(
         let chunks = counted
             .into_iter()
             .map(|(chunk, estimate)| PlannedChunk {
+                name: match options.since_ns {
+                    Some(since) => format!("since{since}-{}", chunk.id()),
+                    None => chunk.id(),
+                },
                 expired: expired(&chunk, layout, options.now_ns),
                 chunk,
                 estimate,
