@@ -246,7 +246,8 @@ pub fn write_report(path: &Path, plan: &[TablePlan], outcome: &CopyOutcome) -> R
     out.commit()
 }
 
-/// Prints the final table: one row per table, then the totals.
+/// Prints the final table: one row per table (chunks done of all), then the totals; the
+/// time each chunk took is in the report.
 pub fn print_summary(
     plan: &[TablePlan],
     outcome: &CopyOutcome,
@@ -268,16 +269,15 @@ pub fn print_summary(
                 ),
                 l.exported.to_string(),
                 l.imported.to_string(),
-                format!("{:.1}", l.seconds),
                 l.status.to_string(),
             ]
         })
         .collect();
     let mut text = text_table(
         &[
-            "TENANT", "DATABASE", "TABLE", "CHUNKS", "EXPORTED", "IMPORTED", "SECONDS", "STATUS",
+            "TENANT", "DATABASE", "TABLE", "CHUNKS", "EXPORTED", "IMPORTED", "STATUS",
         ],
-        &[false, false, false, true, true, true, true, false],
+        &[false, false, false, true, true, true, false],
         &rows,
     );
     let n = |s: &str| lines.iter().filter(|l| l.status == s).count();

@@ -20,6 +20,9 @@ pub(super) struct Ctx<'a> {
     pub ledger_error: Mutex<Option<Error>>,
     pub failed_tables: Mutex<Vec<bool>>,
     pub observer: &'a dyn Observer,
+    /// Without a ledger, the run's start (ns) in each staging path: a rerun never exports
+    /// into an earlier run's directory.
+    pub run: Option<u128>,
 }
 
 /// The next step of a chunk.
@@ -180,7 +183,10 @@ fn run_steps(ctx: &Ctx<'_>, job: &Job<'_>, mut next: Next, out: &mut ChunkOutcom
             return;
         }
         next = match step(ctx, job, next, out) {
-            Flow::Go(n) => n,
+            Flow::Go(n) => {
+                retries = 0;
+                n
+            }
             Flow::End(status) => {
                 out.status = status;
                 return;
@@ -241,7 +247,10 @@ fn step<'n>(ctx: &Ctx<'n>, job: &Job<'_>, next: Next, out: &mut ChunkOutcome) ->
 fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome) -> Flow<'n> {
     let info = &job.table.info;
     // A fresh location per attempt: a retried export never adds to an earlier one's files.
-    let location = format!("{}/{}-{attempt}", job.table.url, job.key.3);
+    let location = match ctx.run {
+        None => format!("{}/{}-{attempt}", job.table.url, job.key.3),
+        Some(run) => format!("{}/{}-{attempt}-{run}", job.table.url, job.key.3),
+    };
     ctx.record(&job.key, attempt, Step::Planned, &location, None);
     let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format);
     let from = ctx.nodes.from;

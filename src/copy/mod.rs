@@ -53,7 +53,8 @@ pub struct CopyConfig {
     pub format: FileFormat,
     /// Chunks in flight at once (at least 1).
     pub parallel: usize,
-    /// Times a statement failing with a transient error (no answer, 5xx) is tried again.
+    /// Times a statement failing with a transient error (no answer, 5xx) is tried again
+    /// (counted per step of a chunk).
     pub retries: u32,
     /// Wait before the first retry; doubled before each further one.
     pub backoff: Duration,
@@ -162,7 +163,13 @@ pub fn copy_rows(
         .enumerate()
         .flat_map(|(t, p)| (0..p.chunks.len()).map(move |c| (t, c)))
         .collect();
+    let run = ledger.is_none().then(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
     let ctx = chunk::Ctx {
+        run,
         nodes,
         config,
         ledger: Mutex::new(ledger),

@@ -255,21 +255,33 @@ pub fn parse_rows(body: &str, content_type: Option<&str>) -> Result<u64, String>
     }
 }
 
-/// Reads the one value of a JSON `[{"COL":N}]` answer.
+/// Reads the one value of a `SELECT count(*)` answer: JSON `[{"COL":N}]` or CSV `COL\nN\n`.
+/// No row, or 2.3.5.4's `[{}]` for a range without rows, counts 0.
 pub fn parse_count(body: &str) -> Result<u64, String> {
     let text = body.trim_start_matches('\u{feff}').trim();
+    if !text.starts_with('[') {
+        let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+        return match (lines.next(), lines.next(), lines.next()) {
+            (Some(h), value, None) if !h.contains(',') => value.map_or(Ok(0), |v| {
+                v.trim().parse().map_err(|_| format!("not a count: {v:?}"))
+            }),
+            _ => Err(format!(
+                "expected one CSV column and one row: {}",
+                shorten(text)
+            )),
+        };
+    }
     let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(text)
         .map_err(|e| format!("not a JSON array of rows ({e}): {}", shorten(text)))?;
     match rows.as_slice() {
+        [] => Ok(0),
+        [row] if row.is_empty() => Ok(0),
         [row] if row.len() == 1 => match row.values().next() {
             Some(serde_json::Value::Number(n)) => {
                 n.as_u64().ok_or_else(|| format!("not a count: {n}"))
             }
             _ => Err(format!("not a count: {}", shorten(text))),
         },
-        // 2.3.5.4 answers `[{}]` for a count over a range without rows.
-        [] => Ok(0),
-        [row] if row.is_empty() => Ok(0),
         _ => Err(format!("expected one row of one value: {}", shorten(text))),
     }
 }
@@ -317,6 +329,8 @@ mod tests {
         assert_eq!(parse_count("[{}]"), Ok(0));
         assert!(parse_count("[{\"a\":1,\"b\":2}]").is_err());
         assert!(parse_count("[{\"a\":\"x\"}]").is_err());
+        assert_eq!(parse_count("COUNT(UInt8(1))\n7\n"), Ok(7));
+        assert!(parse_count("a,b\n1,2\n").is_err());
     }
 
     #[test]
