@@ -20,7 +20,7 @@ use sql_server::{FakeNode, Fs, NodeConfig, TableKey};
 use support::*;
 
 /// Lines of the README's `sh` blocks that are not run (matched by prefix), and why.
-const NOT_RUN: [(&str, &str); 5] = [
+const NOT_RUN: [(&str, &str); 4] = [
     (
         "cargo test",
         "the test suite itself: this test is one of its tests",
@@ -36,10 +36,6 @@ const NOT_RUN: [(&str, &str); 5] = [
     (
         "cnosdb-cli ",
         "runs the plan's SQL on real data nodes: covered by the real-server tests",
-    ),
-    (
-        "CNOSDB_TEST_META_23=",
-        "runs `cargo test --test remote_live` against real servers named by the variables",
     ),
 ];
 

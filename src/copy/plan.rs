@@ -42,7 +42,7 @@ pub fn plan_tables(
     layouts: &BTreeMap<DbKey, DbLayout>,
     options: &PlanOptions,
     from: Option<&SqlNode>,
-) -> Result<Vec<TablePlan>, PlanError> {
+) -> Result<Vec<TablePlan>, Box<PlanError>> {
     let mut plans = Vec::with_capacity(tables.len());
     for (info, url) in tables {
         let layout = layouts.get(&(info.tenant.clone(), info.database.clone()));
@@ -98,15 +98,17 @@ fn count_chunks(
     chunks: &[Chunk],
     limit: u64,
     node: &SqlNode,
-) -> Result<Vec<(Chunk, Option<u64>)>, PlanError> {
+) -> Result<Vec<(Chunk, Option<u64>)>, Box<PlanError>> {
     let mut count = |c: &Chunk| {
         let statement = count_statement(info, c);
         node.count(&info.tenant, &info.database, &statement)
-            .map_err(|error| PlanError {
-                table: info.qualified(),
-                node: node.endpoint(&info.tenant, &info.database),
-                statement,
-                error,
+            .map_err(|error| {
+                Box::new(PlanError {
+                    table: info.qualified(),
+                    node: node.endpoint(&info.tenant, &info.database),
+                    statement,
+                    error,
+                })
             })
     };
     let mut out = Vec::new();
