@@ -189,3 +189,46 @@ fn a_5xx_count_and_a_slow_import_are_retried() {
     assert_eq!(sql(&new, "SELECT count(*) FROM \"disk\"").len(), 3);
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
 }
+
+#[test]
+fn tables_that_differ_stop_the_copy_before_it_starts() {
+    let fs = Fs::default();
+    let old = FakeNode::start(
+        NodeConfig {
+            tables: tables(),
+            ..NodeConfig::default()
+        },
+        fs.clone(),
+    );
+    let mut new_tables: std::collections::BTreeMap<TableKey, u64> =
+        tables().into_keys().map(|k| (k, 0)).collect();
+    new_tables.remove(&("t2".into(), "metrics".into(), "empty".into()));
+    let new = FakeNode::start(
+        NodeConfig {
+            tables: new_tables,
+            field_types: [("disk".to_string(), "BIGINT".to_string())].into(),
+            ..NodeConfig::default()
+        },
+        fs,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("table t2.metrics.disk: column v is DOUBLE FIELD on http://")
+            && err.contains("but BIGINT FIELD on http://"),
+        "{err}"
+    );
+    assert!(
+        err.contains("table t2.metrics.empty: missing on http://"),
+        "{err}"
+    );
+    assert!(err.contains("2 differences between the tables"), "{err}");
+    assert!(
+        sql(&old, "COPY").is_empty() && sql(&new, "COPY").is_empty(),
+        "nothing copied"
+    );
+}

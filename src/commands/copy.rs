@@ -11,6 +11,7 @@ use super::copy_plan::{plan, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
 use crate::copy::ledger::{self, Ledger};
 use crate::copy::plan::{plan_tables, PlanOptions};
+use crate::copy::schema::schema_differences;
 use crate::copy::{copy_rows, CopyConfig, Nodes};
 use crate::error::{Error, Result, EXIT_OK, EXIT_REMOTE};
 use crate::output::is_stdout;
@@ -132,6 +133,23 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         print_dry_run(&chunked, &progress, &from, &to, args.format)?;
         return Ok(EXIT_OK);
     }
+    let nodes = Nodes {
+        from: &from,
+        to: &to,
+    };
+    let differences =
+        schema_differences(&chunked, nodes).map_err(|e| Error::Remote(e.to_string()))?;
+    if !differences.is_empty() {
+        for d in &differences {
+            say!("cnosdb-migrate: {d}");
+        }
+        return Err(Error::Remote(format!(
+            "{} differences between the tables of the two nodes (DESCRIBE TABLE): nothing \
+             copied; restore the converted meta dump into the new cluster first, or leave \
+             those tables out",
+            differences.len()
+        )));
+    }
     let mut ledger = match &args.state {
         Some(path) => Some(Ledger::open(path, to.url())?),
         None => None,
@@ -144,16 +162,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         include_expired: args.include_expired,
     };
     let watch = Watch::new(chunked.iter().map(|t| t.chunks.len()).sum(), args.quiet);
-    let outcome = copy_rows(
-        &chunked,
-        &config,
-        Nodes {
-            from: &from,
-            to: &to,
-        },
-        ledger.as_mut(),
-        &watch,
-    )?;
+    let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
     watch.finish();
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {

@@ -7,6 +7,7 @@
 mod chunk;
 pub mod ledger;
 pub mod plan;
+pub mod schema;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -142,6 +142,20 @@ impl SqlNode {
         parse_count(&body).map_err(SqlError::Body)
     }
 
+    /// Runs a query and returns its rows, each a JSON object by column name.
+    pub fn rows(
+        &self,
+        tenant: &str,
+        db: &str,
+        sql: &str,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, SqlError> {
+        let (body, _) = self.post(tenant, db, sql)?;
+        let text = body.trim_start_matches('\u{feff}').trim();
+        serde_json::from_str(text).map_err(|e| {
+            SqlError::Body(format!("not a JSON array of rows ({e}): {}", shorten(text)))
+        })
+    }
+
     /// Posts a statement; the 2xx answer's body and content type.
     fn post(
         &self,

@@ -20,6 +20,7 @@
 //!   time is in the range, none otherwise (and writes nothing, as CnosDB writes no file for an
 //!   empty result); `SELECT count(*) FROM <table> [WHERE …]` counts the same way, answering
 //!   `[{"COUNT(UInt8(1))":N}]` (or CSV).
+//! - `DESCRIBE TABLE <table>` answers two columns (see [`NodeConfig::field_types`]), JSON.
 //! - [`Fault`]s a real server shows only by accident: an error status, a slow answer; each for
 //!   the first N statements containing a text.
 #![allow(dead_code)]
@@ -60,6 +61,9 @@ pub struct NodeConfig {
     pub row_time: i64,
     /// What goes wrong, in order of precedence.
     pub faults: Vec<Fault>,
+    /// `DESCRIBE TABLE` answers `time TIMESTAMP(NANOSECOND) TIME` and `v <type> FIELD`, the
+    /// type `DOUBLE` unless this names another for the table.
+    pub field_types: BTreeMap<String, String>,
     /// Rows imported so far from each directory into each table: importing the same files
     /// again adds nothing (CnosDB merges rows of the same series and time).
     pub imported: BTreeMap<(TableKey, String), u64>,
@@ -96,6 +100,7 @@ impl Default for NodeConfig {
             csv_always: false,
             row_time: ROW_TIME,
             faults: Vec::new(),
+            field_types: BTreeMap::new(),
             imported: BTreeMap::new(),
         }
     }
@@ -260,6 +265,29 @@ fn handle(state: &Mutex<State>, fs: &Fs, req: &tiny_http::Request, sql: String) 
         }
         Some(FaultKind::Slow(wait)) => std::thread::sleep(wait),
         None => {}
+    }
+    if let Some(rest) = sql.trim().strip_prefix("DESCRIBE TABLE ") {
+        let Some((table, _)) = ident(rest) else {
+            return error(422, "010001", "sql parser error");
+        };
+        let key = (tenant.clone(), db.clone(), table.clone());
+        if !st.config.tables.contains_key(&key) {
+            return error(
+                422,
+                "030019",
+                &format!("Table not found: {tenant}.{db}.{table}"),
+            );
+        }
+        let ty = st
+            .config
+            .field_types
+            .get(&table)
+            .map_or("DOUBLE", String::as_str);
+        let body = serde_json::json!([
+            {"column_name": "time", "data_type": "TIMESTAMP(NANOSECOND)", "column_type": "TIME", "compression_codec": "DEFAULT"},
+            {"column_name": "v", "data_type": ty, "column_type": "FIELD", "compression_codec": "DEFAULT"},
+        ]);
+        return (200, "application/json", body.to_string());
     }
     let column = if sql.starts_with("SELECT") {
         "COUNT(UInt8(1))"
