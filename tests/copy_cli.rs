@@ -197,8 +197,10 @@ fn a_count_mismatch_exits_4_and_names_the_table() {
     assert!(
         err.contains("table t2.metrics.disk, chunk min_max: exported 10 rows from")
             && err.contains("imported 9 into")
-            && err.contains("which counts 9 in the chunk's time range; trying again")
-            && err.contains("which counts 18 in the chunk's time range\n"),
+            && err.contains(
+                "which counts 9 in the chunk's time range (at least 10 expected); trying again"
+            )
+            && err.contains("which counts 18 in the chunk's time range (at least 10 expected)\n"),
         "{err}"
     );
     let report = report(&report_path);

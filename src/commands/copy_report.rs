@@ -61,7 +61,7 @@ impl Watch {
 }
 
 impl Observer for Watch {
-    fn chunk_done(&self, _table: &TablePlan, o: &ChunkOutcome) {
+    fn chunk_done(&self, table: &TablePlan, o: &ChunkOutcome) {
         if o.status != ChunkStatus::Done {
             let e = self
                 .exported
@@ -71,6 +71,20 @@ impl Observer for Watch {
                 .fetch_add(o.imported.unwrap_or(0), Ordering::Relaxed);
             let (e, i) = (e + o.exported.unwrap_or(0), i + o.imported.unwrap_or(0));
             self.bar.set_message(format!("rows {e} out, {i} in"));
+        }
+        if let (Some(c), Some(i)) = (o.counted, o.imported) {
+            if o.status == ChunkStatus::Copied && c > i {
+                let t = &table.info;
+                self.bar.suspend(|| {
+                    say!(
+                        "cnosdb-migrate: warning: table {}, chunk {}: the new node counts {c} \
+                         rows in the range, {} more than copied: rows written there, not copied",
+                        t.qualified(),
+                        o.chunk.id(),
+                        c - i
+                    )
+                });
+            }
         }
         if let Some(error) = &o.error {
             self.bar.suspend(|| say!("cnosdb-migrate: {error}"));

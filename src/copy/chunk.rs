@@ -327,7 +327,9 @@ fn verify<'n>(
     let sql = count_statement(info, &job.chunk);
     let to = ctx.nodes.to;
     match to.count(&info.tenant, &info.database, &sql) {
-        Ok(counted) if exported == imported && imported == counted => {
+        // More rows than copied: the new node holds rows of its own in the range (written
+        // there, not copied); fewer: rows were lost.
+        Ok(counted) if exported == imported && counted >= imported => {
             out.counted = Some(counted);
             ctx.record(&job.key, attempt, Step::Verified, &location, Some(counted));
             Flow::End(ChunkStatus::Copied)
@@ -336,7 +338,8 @@ fn verify<'n>(
             out.counted = Some(counted);
             let why = format!(
                 "table {}, chunk {}: exported {exported} rows from {}, imported {imported} \
-                 into {}, which counts {counted} in the chunk's time range",
+                 into {}, which counts {counted} in the chunk's time range (at least \
+                 {exported} expected)",
                 info.qualified(),
                 job.key.3,
                 ctx.nodes.from.url(),

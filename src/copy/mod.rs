@@ -76,7 +76,9 @@ pub struct Nodes<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChunkStatus {
-    /// Exported, imported and counted on the new node: the three agree.
+    /// Exported, imported and counted on the new node: the export and import agree and the
+    /// new node counts at least as many rows in the range (more when it holds rows of its
+    /// own there).
     Copied,
     /// The export found no row: nothing to import.
     Empty,
@@ -84,7 +86,8 @@ pub enum ChunkStatus {
     Done,
     /// Older than the TTL: left out.
     Expired,
-    /// The counts still disagree after one automatic re-copy.
+    /// The counts still disagree after one automatic re-copy (or the new node counts fewer
+    /// rows in the range than were copied).
     Mismatch,
     /// A statement failed (or an earlier chunk of the table did).
     Failed,
