@@ -97,6 +97,23 @@ fn now_ns() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// Stops with the list of differences when a table differs between the nodes.
+fn check_schemas(plan: &[crate::copy::TablePlan], nodes: Nodes<'_>) -> Result<()> {
+    let differences = schema_differences(plan, nodes).map_err(|e| Error::Remote(e.to_string()))?;
+    if differences.is_empty() {
+        return Ok(());
+    }
+    for d in &differences {
+        say!("cnosdb-migrate: {d}");
+    }
+    Err(Error::Remote(format!(
+        "{} differences between the tables of the two nodes (DESCRIBE TABLE): nothing \
+         copied; restore the converted meta dump into the new cluster first, or leave those \
+         tables out",
+        differences.len()
+    )))
+}
+
 /// Runs `copy`.
 pub fn run(args: CopyArgs) -> Result<u8> {
     let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
@@ -137,19 +154,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         from: &from,
         to: &to,
     };
-    let differences =
-        schema_differences(&chunked, nodes).map_err(|e| Error::Remote(e.to_string()))?;
-    if !differences.is_empty() {
-        for d in &differences {
-            say!("cnosdb-migrate: {d}");
-        }
-        return Err(Error::Remote(format!(
-            "{} differences between the tables of the two nodes (DESCRIBE TABLE): nothing \
-             copied; restore the converted meta dump into the new cluster first, or leave \
-             those tables out",
-            differences.len()
-        )));
-    }
+    check_schemas(&chunked, nodes)?;
     let mut ledger = match &args.state {
         Some(path) => Some(Ledger::open(path, to.url())?),
         None => None,
