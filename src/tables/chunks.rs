@@ -264,7 +264,7 @@ mod tests {
         let got: Vec<(String, u64)> = got.iter().map(|(c, n)| (c.id(), *n)).collect();
         assert_eq!(
             got,
-            [("0_2".into(), 2), ("2_4".into(), 2), ("6_8".into(), 2)]
+            [("0_2".into(), 2), ("2_4".into(), 2), ("4_8".into(), 2)]
         );
         assert!(asked >= 5);
     }
