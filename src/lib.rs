@@ -5,6 +5,7 @@
 //! [`report`]. The HTTP side lives in [`remote`] and is never needed by the transform.
 
 pub mod check;
+pub mod copy;
 pub mod dump;
 pub mod error;
 pub mod filter;

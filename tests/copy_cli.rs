@@ -69,6 +69,25 @@ fn summary(out: &std::process::Output) -> String {
     stdout(out)
 }
 
+/// The statements a node received that start with `prefix`.
+fn sql(node: &FakeNode, prefix: &str) -> Vec<String> {
+    node.requests()
+        .into_iter()
+        .map(|r| r.sql)
+        .filter(|s| s.starts_with(prefix))
+        .collect()
+}
+
+/// The ledger's lines.
+fn ledger(path: &Path) -> Vec<serde_json::Value> {
+    report(path)
+}
+
+/// The lines of one step.
+fn steps<'a>(lines: &'a [serde_json::Value], step: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|l| l["step"] == step).collect()
+}
+
 fn report(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -95,15 +114,47 @@ fn full_copy_moves_every_row_and_reports_it() {
     insta::assert_snapshot!("full_copy_summary", summary(&out));
     let report = report(&report_path);
     assert_eq!(report.len(), 7);
+    let weird = &report[1];
     assert_eq!(
-        report[1],
-        serde_json::json!({"tenant":"t1","database":"db1","table":"Weird \"Name\"",
-                           "exported":3,"imported":3,"status":"copied"})
+        (
+            &weird["table"],
+            &weird["exported"],
+            &weird["imported"],
+            &weird["status"]
+        ),
+        (
+            &serde_json::json!("Weird \"Name\""),
+            &serde_json::json!(3),
+            &serde_json::json!(3),
+            &serde_json::json!("copied")
+        )
+    );
+    // A database without buckets in the dump is one chunk of every time; cnosdb.public has
+    // one bucket: that chunk, and an open one after it for rows written since the dump.
+    assert_eq!(weird["chunks"][0]["chunk"], "min_max");
+    assert_eq!(weird["chunks"][0]["counted"], 3);
+    let air: Vec<&serde_json::Value> = report[0]["chunks"].as_array().unwrap().iter().collect();
+    assert_eq!(air.len(), 2);
+    assert_eq!(
+        (&air[0]["status"], &air[1]["status"], &air[1]["end"]),
+        (
+            &serde_json::json!("copied"),
+            &serde_json::json!("empty"),
+            &serde_json::Value::Null
+        )
     );
     assert_eq!(report[6]["status"], "empty");
-    // Every statement went to the table's tenant and database; the empty table was not imported.
-    let imports = new.requests();
+    // Every statement went to the table's tenant and database; the empty table was not
+    // imported; each import was followed by a count of the chunk.
+    let imports: Vec<_> = new
+        .requests()
+        .into_iter()
+        .filter(|r| r.sql.starts_with("COPY"))
+        .collect();
     assert_eq!(imports.len(), 6);
+    // Before any copy, each table was described on both nodes.
+    assert_eq!(sql(&new, "DESCRIBE TABLE ").len(), 7);
+    assert_eq!(new.requests().len(), 7 + 12);
     assert!(imports
         .iter()
         .any(|r| r.tenant == "t1" && r.db == "my db" && r.sql.starts_with("COPY INTO \"mem\"")));
@@ -142,13 +193,19 @@ fn a_count_mismatch_exits_4_and_names_the_table() {
     assert_eq!(out.status.code(), Some(4));
     insta::assert_snapshot!("mismatch_summary", summary(&out));
     let err = stderr(&out);
+    // Re-copied once into a new location, then reported.
     assert!(
-        err.contains("table t2.metrics.disk: exported 10 rows from")
-            && err.contains("but imported 9 into"),
+        err.contains("table t2.metrics.disk, chunk min_max: exported 10 rows from")
+            && err.contains("imported 9 into")
+            && err.contains(
+                "which counts 9 in the chunk's time range (at least 10 expected); trying again"
+            )
+            && err.contains("which counts 18 in the chunk's time range (at least 10 expected)\n"),
         "{err}"
     );
     let report = report(&report_path);
     assert_eq!(report[0]["status"], "mismatch");
+    assert_eq!(report[0]["chunks"][0]["attempt"], 2);
     assert_eq!(report[1]["status"], "empty");
 }
 
@@ -172,20 +229,25 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
     insta::assert_snapshot!("failure_summary", summary(&first));
     let err = stderr(&first);
     assert!(
-        err.contains("table t1.db1.cpu: export on http://127.0.0.1:")
+        err.contains("table t1.db1.cpu, chunk min_max: export on http://127.0.0.1:")
             && err.contains("/api/v1/sql?tenant=t1&db=db1 failed: HTTP 422, error 010001: \
                              Datafusion: Execution error: failed to scan cpu; statement: \
-                             COPY INTO 'file:///copy/t1/db1/cpu' FROM \"cpu\" FILE_FORMAT = (TYPE = 'PARQUET');"),
+                             COPY INTO 'file:///copy/t1/db1/cpu/min_max-1' FROM \"cpu\" FILE_FORMAT = (TYPE = 'PARQUET');"),
         "{err}"
     );
     assert!(err.contains("run the same command again"), "{err}");
-    let recorded = std::fs::read_to_string(&state).unwrap();
-    // Five tables exported then copied, one empty.
-    assert_eq!(recorded.lines().count(), 11, "{recorded}");
-    assert!(!recorded.contains("\"cpu\""));
+    let recorded = ledger(&state);
+    // Every chunk but cpu's verified (air has two); cpu's attempt 1 only planned.
+    assert_eq!(steps(&recorded, "verified").len(), 7, "{recorded:?}");
+    let cpu: Vec<_> = recorded.iter().filter(|l| l["table"] == "cpu").collect();
+    assert_eq!(cpu.len(), 1);
+    assert_eq!(
+        (&cpu[0]["step"], &cpu[0]["attempt"]),
+        (&"planned".into(), &1.into())
+    );
 
     old.set_fail_table(None);
-    let before = old.requests().len();
+    let before = sql(&old, "COPY").len();
     let second = copy(&old, &new)
         .arg("--state")
         .arg(&state)
@@ -193,26 +255,27 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
         .unwrap();
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     insta::assert_snapshot!("resume_summary", summary(&second));
-    let again: Vec<_> = old.requests().split_off(before);
+    let again: Vec<_> = sql(&old, "COPY").split_off(before);
     assert_eq!(again.len(), 1);
-    assert!(again[0].sql.contains("FROM \"cpu\""));
+    // A new attempt, in a new location: whatever the failed one left is not read.
+    assert!(again[0].contains("'file:///copy/t1/db1/cpu/min_max-2' FROM \"cpu\""));
     assert_eq!(new.rows("t1", "db1", "cpu"), Some(50));
     assert_eq!(
         new.rows("cnosdb", "public", "air"),
         Some(100),
         "not imported twice"
     );
-    assert_eq!(std::fs::read_to_string(&state).unwrap().lines().count(), 13);
+    assert_eq!(steps(&ledger(&state), "verified").len(), 8);
 
     // Everything done: a third run sends nothing.
-    let before = old.requests().len() + new.requests().len();
+    let before = sql(&old, "COPY").len() + sql(&new, "COPY").len();
     let third = copy(&old, &new)
         .arg("--state")
         .arg(&state)
         .output()
         .unwrap();
     assert_eq!(third.status.code(), Some(0));
-    assert_eq!(old.requests().len() + new.requests().len(), before);
+    assert_eq!(sql(&old, "COPY").len() + sql(&new, "COPY").len(), before);
 }
 
 #[test]
@@ -233,33 +296,37 @@ fn after_a_failed_import_the_resume_imports_without_exporting_again() {
         .unwrap();
     assert_eq!(first.status.code(), Some(4));
     assert!(
-        stderr(&first).contains("table t2.metrics.disk: import on http://127.0.0.1:"),
+        stderr(&first)
+            .contains("table t2.metrics.disk, chunk min_max: import on http://127.0.0.1:"),
         "{}",
         stderr(&first)
     );
 
     new.set_fail_table(None);
-    let exports = old.requests().len();
+    let exports = sql(&old, "COPY").len();
     let dry = copy(&old, &new)
         .args(["--include-tenant", "t2", "--dry-run", "--state"])
         .arg(&state)
         .output()
         .unwrap();
-    assert!(stdout(&dry)
-        .contains("-- exported before (10 rows) according to the state file: import only"));
+    assert!(
+        stdout(&dry).contains("-- exported before (10 rows) according to the ledger: import only"),
+        "{}",
+        stdout(&dry)
+    );
     let second = copy(&old, &new)
         .args(["--include-tenant", "t2", "--state"])
         .arg(&state)
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
-    assert_eq!(old.requests().len(), exports, "no second export");
+    assert_eq!(sql(&old, "COPY").len(), exports, "no second export");
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
     insta::assert_snapshot!("resume_after_import_failure", summary(&second));
 }
 
 #[test]
-fn without_a_state_file_a_second_export_shows_up_as_a_mismatch() {
+fn without_a_state_file_a_rerun_exports_into_new_directories() {
     let (old, new) = nodes(
         NodeConfig::default(),
         NodeConfig {
@@ -274,27 +341,27 @@ fn without_a_state_file_a_second_export_shows_up_as_a_mismatch() {
     );
     new.set_fail_table(None);
     let again = copy(&old, &new).args(args).output().unwrap();
-    assert_eq!(again.status.code(), Some(4));
-    assert!(
-        stderr(&again).contains("exported 10 rows from") && stderr(&again).contains("imported 20"),
-        "{}",
-        stderr(&again)
-    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
+    let exports: Vec<String> = sql(&old, "COPY");
+    assert_eq!(exports.len(), 2);
+    assert_ne!(exports[0], exports[1], "each run has its own location");
 }
 
 #[test]
-fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
+fn ledger_records_of_other_nodes_and_cut_lines_do_not_count() {
     let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.jsonl");
     let record = |to: &str| {
         format!(
-            "{{\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\
-             \"exported\":10,\"imported\":10,\"status\":\"copied\",\"to\":\"{to}\"}}\n"
+            "{{\"to\":\"{to}\",\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\
+             \"chunk\":\"min_max\",\"attempt\":1,\"step\":\"verified\",\
+             \"location\":\"file:///copy/t2/metrics/disk/min_max-1\",\"rows\":10}}\n"
         )
     };
     // A record for another node does not count; a line cut short is not a record.
-    let text = record("http://elsewhere:8902") + &record(&new.url) + "{\"tenant\":\"t2\",\"data";
+    let text = record("http://elsewhere:8902") + &record(&new.url) + "{\"to\":\"t2\",\"data";
     std::fs::write(&state, text).unwrap();
     let out = copy(&old, &new)
         .args(["--include-tenant", "t2", "--state"])
@@ -305,12 +372,13 @@ fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
     assert_eq!(
         new.rows("t2", "metrics", "disk"),
         Some(0),
-        "skipped: done before"
+        "skipped: verified before"
     );
     let text = std::fs::read_to_string(&state).unwrap();
-    assert_eq!(text.lines().count(), 3, "the cut line is gone: {text}");
+    // The cut line is gone; the empty table's chunk: planned, exported (0), verified.
+    assert_eq!(text.lines().count(), 5, "{text}");
     assert!(
-        text.ends_with(&format!("\"status\":\"empty\",\"to\":\"{}\"}}\n", new.url)),
+        text.ends_with("\"step\":\"verified\",\"location\":\"file:///copy/t2/metrics/empty/min_max-1\",\"rows\":0}\n"),
         "{text}"
     );
     let again = copy(&old, &new)
@@ -338,6 +406,25 @@ fn state_records_of_other_nodes_and_cut_lines_do_not_count() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("line 1"), "{}", stderr(&bad));
+
+    // The table-level state file of an earlier release is refused, not misread.
+    std::fs::write(
+        &state,
+        "{\"tenant\":\"t2\",\"database\":\"metrics\",\"table\":\"disk\",\"exported\":10,\
+         \"imported\":10,\"status\":\"copied\",\"to\":\"http://x\"}\n",
+    )
+    .unwrap();
+    let old_format = copy(&old, &new)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(old_format.status.code(), Some(1));
+    assert!(
+        stderr(&old_format).contains("a table-level state file of an earlier cnosdb-migrate"),
+        "{}",
+        stderr(&old_format)
+    );
 }
 
 #[test]
@@ -349,7 +436,7 @@ fn filters_choose_the_tables() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let tables: Vec<String> = old.requests().into_iter().map(|r| r.sql).collect();
+    let tables: Vec<String> = sql(&old, "COPY");
     assert_eq!(tables.len(), 2, "{tables:?}");
     assert!(tables[0].contains("FROM \"Weird \"\"Name\"\"\""));
     assert!(tables[1].contains("FROM \"cpu\""));
@@ -368,7 +455,7 @@ fn filters_choose_the_tables() {
         new.rows("cnosdb", "usage_schema", "vnode_disk_storage"),
         Some(7)
     );
-    assert_eq!(old.requests().len(), 1);
+    assert_eq!(sql(&old, "COPY").len(), 1);
 }
 
 #[test]
@@ -474,7 +561,7 @@ fn unreachable_node_and_bad_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(
-        stderr(&out).contains("import on http://127.0.0.1:"),
+        stderr(&out).contains("DESCRIBE TABLE on http://127.0.0.1:"),
         "{}",
         stderr(&out)
     );

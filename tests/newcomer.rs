@@ -619,6 +619,8 @@ fn dash_means_stdout_for_every_path_option_that_writes() {
     let fs = Fs::default();
     let node = |rows| NodeConfig {
         tables: [(air.clone(), rows)].into(),
+        // In the bucket small.dump.txt records for cnosdb.public (2023-12-19 to 2024-12-18).
+        row_time: 1_710_000_000_000_000_000,
         ..NodeConfig::default()
     };
     let (old, new) = (

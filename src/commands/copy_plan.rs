@@ -1,5 +1,6 @@
 //! `copy-plan`: the `export.sql` and `import.sql` an operator runs with `cnosdb-cli`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use clap::Args;
 use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, open_rereadable_input, Output};
 use cnosdb_migrate::source::Rereadable as _;
+use cnosdb_migrate::tables::chunks::{read_layouts, DbKey, DbLayout};
 use cnosdb_migrate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use cnosdb_migrate::tables::{read_tables, TableInfo};
 
@@ -55,9 +57,11 @@ impl Selection {
 pub struct PlannedTable {
     /// The table.
     pub info: TableInfo,
-    /// Run on the old node: writes the rows to `<dir>/<tenant>/<db>/<table>`.
+    /// Where its rows go: `<dir>/<tenant>/<db>/<table>`.
+    pub url: String,
+    /// Run on the old node: writes the rows to `url`.
     pub export_sql: String,
-    /// Run on the new node: reads them back from that directory.
+    /// Run on the new node: reads them back from `url/`.
     pub import_sql: String,
 }
 
@@ -68,6 +72,8 @@ pub struct Plan {
     pub copy: Vec<PlannedTable>,
     /// External and stream tables: nothing to copy.
     pub definitions_only: Vec<TableInfo>,
+    /// Every database's precision, TTL and buckets.
+    pub layouts: BTreeMap<DbKey, DbLayout>,
 }
 
 /// Reads the dump and plans the copy of every selected TSKV table.
@@ -85,8 +91,12 @@ pub fn plan(
         (&selection.include_tables, &selection.exclude_tables),
     )?;
     let tables = read_tables(file.reader())?;
+    let layouts = read_layouts(file.reader())?;
     let with_rows = tables.iter().filter(|t| t.engine.holds_rows()).count();
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        layouts,
+        ..Plan::default()
+    };
     for info in tables {
         if !selection.selects(&info) {
             continue;
@@ -101,6 +111,7 @@ pub fn plan(
         plan.copy.push(PlannedTable {
             export_sql: export_statement(&url, &info, format),
             import_sql: import_statement(&url, &info, format),
+            url,
             info,
         });
     }

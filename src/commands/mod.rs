@@ -6,6 +6,7 @@ pub mod term;
 pub mod check;
 pub mod copy;
 pub mod copy_plan;
+pub mod copy_report;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;

@@ -167,7 +167,27 @@ impl SqlNode {
             .map(|(body, _)| body)
     }
 
-    /// Posts `sql`; the body and content type of a 2xx answer, else the error.
+    /// Runs a query answering one row of one integer (`SELECT count(*) …`) and returns it.
+    pub fn count(&self, tenant: &str, db: &str, sql: &str) -> Result<u64, SqlError> {
+        let (body, _) = self.post(tenant, db, sql, "application/json")?;
+        parse_count(&body).map_err(SqlError::Body)
+    }
+
+    /// Runs a query and returns its rows, each a JSON object by column name.
+    pub fn rows(
+        &self,
+        tenant: &str,
+        db: &str,
+        sql: &str,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, SqlError> {
+        let (body, _) = self.post(tenant, db, sql, "application/json")?;
+        let text = body.trim_start_matches('\u{feff}').trim();
+        serde_json::from_str(text).map_err(|e| {
+            SqlError::Body(format!("not a JSON array of rows ({e}): {}", shorten(text)))
+        })
+    }
+
+    /// Posts `sql` asking for `accept`; the 2xx answer's body and content type.
     fn post(
         &self,
         tenant: &str,
@@ -281,6 +301,49 @@ pub fn parse_rows(body: &str, content_type: Option<&str>) -> Result<u64, String>
     }
 }
 
+/// Reads the one value of a `SELECT count(*)` answer: JSON `[{"COL":N}]` or CSV `COL\nN\n`.
+/// No row, or 2.3.5.4's `[{}]` for a range without rows, counts 0.
+pub fn parse_count(body: &str) -> Result<u64, String> {
+    let text = body.trim_start_matches('\u{feff}').trim();
+    if !text.starts_with('[') {
+        let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+        return match (lines.next(), lines.next(), lines.next()) {
+            (Some(h), value, None) if !h.contains(',') => value.map_or(Ok(0), |v| {
+                v.trim().parse().map_err(|_| format!("not a count: {v:?}"))
+            }),
+            _ => Err(format!(
+                "expected one CSV column and one row: {}",
+                shorten(text)
+            )),
+        };
+    }
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(text)
+        .map_err(|e| format!("not a JSON array of rows ({e}): {}", shorten(text)))?;
+    match rows.as_slice() {
+        [] => Ok(0),
+        [row] if row.is_empty() => Ok(0),
+        [row] if row.len() == 1 => match row.values().next() {
+            Some(serde_json::Value::Number(n)) => {
+                n.as_u64().ok_or_else(|| format!("not a count: {n}"))
+            }
+            _ => Err(format!("not a count: {}", shorten(text))),
+        },
+        _ => Err(format!("expected one row of one value: {}", shorten(text))),
+    }
+}
+
+impl SqlError {
+    /// True for a failure that may pass when the statement is sent again: no answer, or a
+    /// 5xx status.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SqlError::Transport(_) => true,
+            SqlError::Status { status, .. } => *status >= 500,
+            SqlError::Body(_) => false,
+        }
+    }
+}
+
 fn count(value: &str) -> Result<u64, String> {
     let v = value.trim().trim_matches('"');
     if v.is_empty() {
@@ -308,6 +371,12 @@ mod tests {
         assert!(parse_rows("count\n3\n", None).is_err());
         assert!(parse_rows("rows\n3\n4\n", None).is_err());
         assert!(parse_rows("[{\"rows\":-1}]", None).is_err());
+        assert_eq!(parse_count("[{\"COUNT(UInt8(1))\":3}]"), Ok(3));
+        assert_eq!(parse_count("[{}]"), Ok(0));
+        assert!(parse_count("[{\"a\":1,\"b\":2}]").is_err());
+        assert!(parse_count("[{\"a\":\"x\"}]").is_err());
+        assert_eq!(parse_count("COUNT(UInt8(1))\n7\n"), Ok(7));
+        assert!(parse_count("a,b\n1,2\n").is_err());
     }
 
     #[test]

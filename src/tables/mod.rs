@@ -3,7 +3,9 @@
 //! [`read_tables`] streams a dump and keeps one small [`TableInfo`] per table record; the
 //! [`sql`] submodule quotes names and writes the `COPY INTO` statements.
 
+pub mod chunks;
 pub mod sql;
+pub mod time;
 
 use std::borrow::Cow;
 use std::fmt;

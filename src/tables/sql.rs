@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use clap::ValueEnum;
 
+use super::chunks::Chunk;
 use super::TableInfo;
 
 /// The file format rows travel in.
@@ -135,6 +136,36 @@ pub fn import_statement(url: &str, table: &TableInfo, format: FileFormat) -> Str
     )
 }
 
+/// The export of one time chunk: `COPY INTO '<location>' FROM (SELECT * FROM "<table>" WHERE
+/// …) FILE_FORMAT = (…)` (the time condition prunes shards); the whole table for
+/// [`Chunk::ALL`].
+pub fn export_chunk_statement(
+    location: &str,
+    table: &TableInfo,
+    chunk: &Chunk,
+    format: FileFormat,
+) -> String {
+    match chunk.predicate() {
+        None => export_statement(location, table, format),
+        Some(p) => format!(
+            "COPY INTO {} FROM (SELECT * FROM {} WHERE {p}) {};",
+            quote_literal(location.trim_end_matches('/')),
+            quote_ident(&table.table),
+            format.clause()
+        ),
+    }
+}
+
+/// `SELECT count(*) FROM "<table>" [WHERE …]`: the rows of one chunk.
+pub fn count_statement(table: &TableInfo, chunk: &Chunk) -> String {
+    let mut sql = format!("SELECT count(*) FROM {}", quote_ident(&table.table));
+    if let Some(p) = chunk.predicate() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&p);
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +206,18 @@ mod tests {
         );
         assert!(import_statement("u", &t, FileFormat::Csv).ends_with("WITH_HEADER = true);"));
         assert!(dir.table_url(&table("t", "..", "x")).is_err());
+        let c = Chunk {
+            start: Some(5),
+            end: Some(9),
+        };
+        assert_eq!(
+            export_chunk_statement("file:///d/c/", &t, &c, FileFormat::Parquet),
+            r#"COPY INTO 'file:///d/c' FROM (SELECT * FROM "o'k ""x""/%" WHERE time >= 5 AND time < 9) FILE_FORMAT = (TYPE = 'PARQUET');"#
+        );
+        assert_eq!(
+            count_statement(&t, &Chunk::ALL),
+            r#"SELECT count(*) FROM "o'k ""x""/%""#
+        );
     }
 
     #[test]

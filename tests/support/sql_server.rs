@@ -10,10 +10,19 @@
 //!   what the directory holds, as with CnosDB's uniquely named files). The path must not end
 //!   with `/`.
 //! - `COPY INTO <table> FROM '<path>/' …` imports what `path` holds into an existing table; a
-//!   path without its trailing `/` fails, as CnosDB does.
+//!   path without its trailing `/` fails, as CnosDB does. Importing the same directory again
+//!   adds nothing (CnosDB merges rows of the same series and time).
 //! - `DELIMITER` / `WITH_HEADER` after a non-CSV `TYPE` fail, as on 2.4.1+.
 //! - The answer is the one-row `rows` result: JSON `[{"rows":N}]` when `Accept` asks for JSON,
 //!   else CSV `rows\nN\n` (or always CSV with [`NodeConfig::csv_always`]).
+//! - Every row of a table sits at one time, [`NodeConfig::row_time`]: an export whose source is
+//!   `(SELECT * FROM <table> WHERE time >= A AND time < B)` takes the table's rows when that
+//!   time is in the range, none otherwise (and writes nothing, as CnosDB writes no file for an
+//!   empty result); `SELECT count(*) FROM <table> [WHERE …]` counts the same way, answering
+//!   `[{"COUNT(UInt8(1))":N}]` (or CSV).
+//! - `DESCRIBE TABLE <table>` answers two columns (see [`NodeConfig::field_types`]), JSON.
+//! - [`Fault`]s a real server shows only by accident: an error status, a slow answer; each for
+//!   the first N statements containing a text.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -25,6 +34,10 @@ use tiny_http::{Header, Response, Server};
 
 /// A shared "filesystem": directory path → rows written there.
 pub type Fs = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// The default [`NodeConfig::row_time`]: in the bucket `fixtures/copy/dump.txt` records for
+/// `cnosdb.public` (2022-12-19 to 2023-12-19, ns).
+pub const ROW_TIME: i64 = 1_690_000_000_000_000_000;
 
 /// `(tenant, database, table)`.
 pub type TableKey = (String, String, String);
@@ -44,6 +57,36 @@ pub struct NodeConfig {
     pub drop_rows: u64,
     /// Answer CSV whatever `Accept` says.
     pub csv_always: bool,
+    /// The time of every row (in the database's unit).
+    pub row_time: i64,
+    /// What goes wrong, in order of precedence.
+    pub faults: Vec<Fault>,
+    /// `DESCRIBE TABLE` answers `time TIMESTAMP(NANOSECOND) TIME` and `v <type> FIELD`, the
+    /// type `DOUBLE` unless this names another for the table.
+    pub field_types: BTreeMap<String, String>,
+    /// Rows imported so far from each directory into each table: importing the same files
+    /// again adds nothing (CnosDB merges rows of the same series and time).
+    pub imported: BTreeMap<(TableKey, String), u64>,
+}
+
+/// A statement containing `matching` goes wrong, `times` times.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// A text of the statement.
+    pub matching: String,
+    /// How often it goes wrong.
+    pub times: u32,
+    /// How.
+    pub kind: FaultKind,
+}
+
+/// How a statement goes wrong.
+#[derive(Debug, Clone, Copy)]
+pub enum FaultKind {
+    /// A CnosDB JSON error with this status.
+    Status(u16),
+    /// The answer comes after this long (and is right).
+    Slow(std::time::Duration),
 }
 
 impl Default for NodeConfig {
@@ -55,6 +98,10 @@ impl Default for NodeConfig {
             fail_table: None,
             drop_rows: 0,
             csv_always: false,
+            row_time: ROW_TIME,
+            faults: Vec::new(),
+            field_types: BTreeMap::new(),
+            imported: BTreeMap::new(),
         }
     }
 }
@@ -203,11 +250,84 @@ fn handle(state: &Mutex<State>, fs: &Fs, req: &tiny_http::Request, sql: String) 
     }
     let json =
         !st.config.csv_always && header("Accept").is_some_and(|a| a.contains("application/json"));
+    let fault = st
+        .config
+        .faults
+        .iter_mut()
+        .find(|f| f.times > 0 && sql.contains(&f.matching))
+        .map(|f| {
+            f.times -= 1;
+            f.kind
+        });
+    match fault {
+        Some(FaultKind::Status(status)) => {
+            return error(status, "050001", &format!("injected failure of: {sql}"))
+        }
+        Some(FaultKind::Slow(wait)) => std::thread::sleep(wait),
+        None => {}
+    }
+    if let Some(rest) = sql.trim().strip_prefix("DESCRIBE TABLE ") {
+        let Some((table, _)) = ident(rest) else {
+            return error(422, "010001", "sql parser error");
+        };
+        let key = (tenant.clone(), db.clone(), table.clone());
+        if !st.config.tables.contains_key(&key) {
+            return error(
+                422,
+                "030019",
+                &format!("Table not found: {tenant}.{db}.{table}"),
+            );
+        }
+        let ty = st
+            .config
+            .field_types
+            .get(&table)
+            .map_or("DOUBLE", String::as_str);
+        let body = serde_json::json!([
+            {"column_name": "time", "data_type": "TIMESTAMP(NANOSECOND)", "column_type": "TIME", "compression_codec": "DEFAULT"},
+            {"column_name": "v", "data_type": ty, "column_type": "FIELD", "compression_codec": "DEFAULT"},
+        ]);
+        return (200, "application/json", body.to_string());
+    }
+    let column = if sql.starts_with("SELECT") {
+        "COUNT(UInt8(1))"
+    } else {
+        "rows"
+    };
     match execute(&mut st.config, fs, &tenant, &db, &sql) {
-        Ok(rows) if json => (200, "application/json", format!("[{{\"rows\":{rows}}}]")),
-        Ok(rows) => (200, "application/csv", format!("rows\n{rows}\n")),
+        Ok(rows) if json => (
+            200,
+            "application/json",
+            format!("[{{\"{column}\":{rows}}}]"),
+        ),
+        Ok(rows) => (200, "application/csv", format!("{column}\n{rows}\n")),
         Err(message) => error(422, "010001", &message),
     }
+}
+
+/// `time >= A AND time < B` (either part, or none) holds for `t`; `None` if unparsable.
+fn in_range(predicate: &str, t: i64) -> Option<bool> {
+    let mut ok = true;
+    for part in predicate.split(" AND ").filter(|p| !p.trim().is_empty()) {
+        let part = part.trim();
+        if let Some(a) = part.strip_prefix("time >= ") {
+            ok &= t >= a.trim().parse::<i64>().ok()?;
+        } else if let Some(b) = part.strip_prefix("time < ") {
+            ok &= t < b.trim().parse::<i64>().ok()?;
+        } else {
+            return None;
+        }
+    }
+    Some(ok)
+}
+
+/// `(SELECT * FROM <table> WHERE …)` at the start of `s`: the table, the condition, the rest.
+fn subquery(s: &str) -> Option<(String, String, &str)> {
+    let rest = s.strip_prefix("(SELECT * FROM ")?;
+    let (table, rest) = ident(rest)?;
+    let rest = rest.strip_prefix(" WHERE ")?;
+    let close = rest.find(')')?;
+    Some((table, rest[..close].to_string(), &rest[close + 1..]))
 }
 
 fn decode(s: &str) -> String {
@@ -297,14 +417,33 @@ fn execute(
     sql: &str,
 ) -> Result<u64, String> {
     let sql = sql.trim().trim_end_matches(';');
-    let Some(rest) = sql.strip_prefix("COPY INTO ") else {
-        return Err(format!("this fake node only runs COPY INTO, not: {sql}"));
-    };
     let parse_err = || format!("sql parser error: {sql}");
+    if let Some(rest) = sql.strip_prefix("SELECT count(*) FROM ") {
+        let (table, rest) = ident(rest).ok_or_else(parse_err)?;
+        let predicate = rest.trim().strip_prefix("WHERE ").unwrap_or(rest);
+        let key = (tenant.to_string(), db.to_string(), table.clone());
+        let rows = *config
+            .tables
+            .get(&key)
+            .ok_or_else(|| format!("Table not found: {tenant}.{db}.{table}"))?;
+        let hit = in_range(predicate, config.row_time).ok_or_else(parse_err)?;
+        return Ok(if hit { rows } else { 0 });
+    }
+    let Some(rest) = sql.strip_prefix("COPY INTO ") else {
+        return Err(format!(
+            "this fake node only runs COPY INTO and count(*), not: {sql}"
+        ));
+    };
     if rest.starts_with('\'') {
         let (path, rest) = literal(rest).ok_or_else(parse_err)?;
         let rest = rest.strip_prefix(" FROM ").ok_or_else(parse_err)?;
-        let (table, rest) = ident(rest).ok_or_else(parse_err)?;
+        let (table, predicate, rest) = match subquery(rest) {
+            Some(q) => q,
+            None => {
+                let (table, rest) = ident(rest).ok_or_else(parse_err)?;
+                (table, String::new(), rest)
+            }
+        };
         check_format(rest)?;
         if path.ends_with('/') {
             return Err(format!("export path {path} ends with /"));
@@ -315,12 +454,18 @@ fn execute(
             ));
         }
         let key = (tenant.to_string(), db.to_string(), table.clone());
-        let rows = *config
+        let mut rows = *config
             .tables
             .get(&key)
             .ok_or_else(|| format!("Table not found: {tenant}.{db}.{table}"))?;
-        // Like CnosDB, a second export into the same directory adds files next to the first.
-        *lock(fs).entry(path).or_insert(0) += rows;
+        if !in_range(&predicate, config.row_time).ok_or_else(parse_err)? {
+            rows = 0;
+        }
+        // Like CnosDB, a second export into the same directory adds files next to the first;
+        // an empty result writes no file.
+        if rows > 0 {
+            *lock(fs).entry(path).or_insert(0) += rows;
+        }
         Ok(rows)
     } else {
         let (table, rest) = ident(rest).ok_or_else(parse_err)?;
@@ -347,7 +492,9 @@ fn execute(
             .get_mut(&key)
             .ok_or_else(|| format!("Table not found: {tenant}.{db}.{table}"))?;
         let imported = written.saturating_sub(drop);
-        *rows += imported;
+        let before = config.imported.entry((key, dir.to_string())).or_insert(0);
+        *rows += imported.saturating_sub(*before);
+        *before = (*before).max(imported);
         Ok(imported)
     }
 }

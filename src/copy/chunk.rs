@@ -1,0 +1,384 @@
+//! One chunk through its steps: export into a fresh staging location, import, count on the
+//! new node; transient failures retried with backoff, a disagreement re-copied once.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::ledger::{ChunkKey, Entry, Ledger, Step};
+use super::{keep_first, lock, ChunkOutcome, ChunkStatus, CopyConfig, Nodes, Observer};
+use super::{PlannedChunk, TablePlan};
+use crate::error::Error;
+use crate::remote::sql::{SqlError, SqlNode};
+use crate::tables::chunks::Chunk;
+use crate::tables::sql::{count_statement, export_chunk_statement, import_statement};
+
+/// What the workers share.
+pub(super) struct Ctx<'a> {
+    pub nodes: Nodes<'a>,
+    pub config: &'a CopyConfig,
+    pub ledger: Mutex<Option<&'a mut Ledger>>,
+    pub ledger_error: Mutex<Option<Error>>,
+    pub failed_tables: Mutex<Vec<bool>>,
+    pub observer: &'a dyn Observer,
+    /// Without a ledger, the run's start (ns) in each staging path: a rerun never exports
+    /// into an earlier run's directory.
+    pub run: Option<u128>,
+}
+
+/// The next step of a chunk.
+enum Next {
+    Export {
+        attempt: u32,
+    },
+    Import {
+        attempt: u32,
+        location: String,
+        exported: u64,
+    },
+    Verify {
+        attempt: u32,
+        location: String,
+        exported: u64,
+        imported: u64,
+    },
+}
+
+impl Ctx<'_> {
+    fn record(&self, key: &ChunkKey, attempt: u32, step: Step, location: &str, rows: Option<u64>) {
+        let mut ledger = lock(&self.ledger);
+        let Some(ledger) = ledger.as_mut() else {
+            return;
+        };
+        let entry = Entry {
+            to: self.nodes.to.url().to_string(),
+            tenant: key.0.clone(),
+            database: key.1.clone(),
+            table: key.2.clone(),
+            chunk: key.3.clone(),
+            attempt,
+            step,
+            location: location.to_string(),
+            rows,
+        };
+        if let Err(e) = ledger.append(&entry) {
+            keep_first(&self.ledger_error, e);
+        }
+    }
+
+    /// Where the ledger says the chunk stands: `None` when it is verified.
+    fn resume(&self, key: &ChunkKey, outcome: &mut ChunkOutcome) -> Option<Next> {
+        let ledger = lock(&self.ledger);
+        let Some(p) = ledger.as_ref().and_then(|l| l.progress(key)) else {
+            return Some(Next::Export { attempt: 1 });
+        };
+        outcome.attempt = p.attempt;
+        outcome.exported = p.exported;
+        outcome.imported = p.imported;
+        let (attempt, location) = (p.attempt, p.location.clone());
+        match (p.step, p.exported, p.imported) {
+            (Step::Verified, ..) => {
+                outcome.counted = p.verified;
+                None
+            }
+            (Step::Imported, Some(exported), Some(imported)) => Some(Next::Verify {
+                attempt,
+                location,
+                exported,
+                imported,
+            }),
+            (Step::Exported | Step::Imported, Some(exported), _) => Some(Next::Import {
+                attempt,
+                location,
+                exported,
+            }),
+            _ => Some(Next::Export {
+                attempt: attempt + 1,
+            }),
+        }
+    }
+}
+
+/// What one step leads to.
+enum Flow<'n> {
+    /// Go on with this step.
+    Go(Next),
+    /// Finished with this status.
+    End(ChunkStatus),
+    /// A statement failed; `then` is the step to retry.
+    Failed {
+        node: &'n SqlNode,
+        sql: String,
+        error: SqlError,
+        then: Next,
+    },
+    /// The three counts disagree.
+    Disagree(String, Next),
+}
+
+/// One chunk and where it is copied.
+struct Job<'a> {
+    table: &'a TablePlan,
+    chunk: Chunk,
+    key: ChunkKey,
+}
+
+/// Copies one chunk of `table` (index `t` of the plan).
+pub(super) fn copy_chunk(
+    ctx: &Ctx<'_>,
+    t: usize,
+    table: &TablePlan,
+    planned: &PlannedChunk,
+) -> ChunkOutcome {
+    let started = Instant::now();
+    let info = &table.info;
+    let job = Job {
+        table,
+        chunk: planned.chunk,
+        key: (
+            info.tenant.clone(),
+            info.database.clone(),
+            info.table.clone(),
+            planned.name.clone(),
+        ),
+    };
+    let mut out = ChunkOutcome {
+        table: t,
+        chunk: planned.chunk,
+        exported: None,
+        imported: None,
+        counted: None,
+        attempt: 0,
+        status: ChunkStatus::Failed,
+        error: None,
+        statement: None,
+        elapsed: Duration::ZERO,
+    };
+    if planned.expired && !ctx.config.include_expired {
+        out.status = ChunkStatus::Expired;
+        return out;
+    }
+    let Some(next) = ctx.resume(&job.key, &mut out) else {
+        out.status = ChunkStatus::Done;
+        return out;
+    };
+    if lock(&ctx.failed_tables)[t] {
+        out.error = Some(format!(
+            "table {}, chunk {}: not copied, an earlier chunk of the table failed",
+            info.qualified(),
+            job.key.3
+        ));
+        return out;
+    }
+    run_steps(ctx, &job, next, &mut out);
+    out.elapsed = started.elapsed();
+    out
+}
+
+/// Runs the steps from `next` on until the chunk is finished.
+fn run_steps(ctx: &Ctx<'_>, job: &Job<'_>, mut next: Next, out: &mut ChunkOutcome) {
+    let (mut retries, mut recopied) = (0u32, false);
+    loop {
+        if lock(&ctx.ledger_error).is_some() {
+            out.status = ChunkStatus::Failed;
+            return;
+        }
+        next = match step(ctx, job, next, out) {
+            Flow::Go(n) => {
+                retries = 0;
+                n
+            }
+            Flow::End(status) => {
+                out.status = status;
+                return;
+            }
+            Flow::Disagree(why, then) if !recopied => {
+                recopied = true;
+                ctx.observer.retrying(job.table, &job.chunk, &why);
+                then
+            }
+            Flow::Disagree(why, _) => {
+                out.status = ChunkStatus::Mismatch;
+                out.error = Some(why);
+                return;
+            }
+            Flow::Failed {
+                node,
+                sql,
+                error,
+                then,
+            } => {
+                let message = failure(job, node, &sql, &error);
+                if !error.is_transient() || retries >= ctx.config.retries {
+                    out.status = ChunkStatus::Failed;
+                    out.error = Some(message);
+                    out.statement = Some(sql);
+                    return;
+                }
+                ctx.observer.retrying(job.table, &job.chunk, &message);
+                std::thread::sleep(ctx.config.backoff.saturating_mul(1 << retries.min(10)));
+                retries += 1;
+                then
+            }
+        };
+    }
+}
+
+/// Runs one step.
+fn step<'n>(ctx: &Ctx<'n>, job: &Job<'_>, next: Next, out: &mut ChunkOutcome) -> Flow<'n> {
+    match next {
+        Next::Export { attempt } => {
+            out.attempt = attempt;
+            export(ctx, job, attempt, out)
+        }
+        Next::Import {
+            attempt,
+            location,
+            exported,
+        } => import(ctx, job, attempt, location, exported, out),
+        Next::Verify {
+            attempt,
+            location,
+            exported,
+            imported,
+        } => verify(ctx, job, (attempt, location), (exported, imported), out),
+    }
+}
+
+fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome) -> Flow<'n> {
+    let info = &job.table.info;
+    // A fresh location per attempt: a retried export never adds to an earlier one's files.
+    let location = match ctx.run {
+        None => format!("{}/{}-{attempt}", job.table.url, job.key.3),
+        Some(run) => format!("{}/{}-{attempt}-{run}", job.table.url, job.key.3),
+    };
+    ctx.record(&job.key, attempt, Step::Planned, &location, None);
+    let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format);
+    let from = ctx.nodes.from;
+    match from.copy_rows(&info.tenant, &info.database, &sql) {
+        Ok(0) => {
+            out.exported = Some(0);
+            ctx.record(&job.key, attempt, Step::Exported, &location, Some(0));
+            ctx.record(&job.key, attempt, Step::Verified, &location, Some(0));
+            Flow::End(ChunkStatus::Empty)
+        }
+        Ok(exported) => {
+            out.exported = Some(exported);
+            ctx.record(&job.key, attempt, Step::Exported, &location, Some(exported));
+            Flow::Go(Next::Import {
+                attempt,
+                location,
+                exported,
+            })
+        }
+        Err(error) => Flow::Failed {
+            node: from,
+            sql,
+            error,
+            then: Next::Export {
+                attempt: attempt + 1,
+            },
+        },
+    }
+}
+
+fn import<'n>(
+    ctx: &Ctx<'n>,
+    job: &Job<'_>,
+    attempt: u32,
+    location: String,
+    exported: u64,
+    out: &mut ChunkOutcome,
+) -> Flow<'n> {
+    let info = &job.table.info;
+    let sql = import_statement(&location, info, ctx.config.format);
+    let to = ctx.nodes.to;
+    match to.copy_rows(&info.tenant, &info.database, &sql) {
+        Ok(imported) => {
+            out.imported = Some(imported);
+            ctx.record(&job.key, attempt, Step::Imported, &location, Some(imported));
+            Flow::Go(Next::Verify {
+                attempt,
+                location,
+                exported,
+                imported,
+            })
+        }
+        Err(error) => Flow::Failed {
+            node: to,
+            sql,
+            error,
+            then: Next::Import {
+                attempt,
+                location,
+                exported,
+            },
+        },
+    }
+}
+
+fn verify<'n>(
+    ctx: &Ctx<'n>,
+    job: &Job<'_>,
+    (attempt, location): (u32, String),
+    (exported, imported): (u64, u64),
+    out: &mut ChunkOutcome,
+) -> Flow<'n> {
+    let info = &job.table.info;
+    let sql = count_statement(info, &job.chunk);
+    let to = ctx.nodes.to;
+    match to.count(&info.tenant, &info.database, &sql) {
+        // More rows than copied: the new node holds rows of its own in the range (written
+        // there, not copied); fewer: rows were lost.
+        Ok(counted) if exported == imported && counted >= imported => {
+            out.counted = Some(counted);
+            ctx.record(&job.key, attempt, Step::Verified, &location, Some(counted));
+            Flow::End(ChunkStatus::Copied)
+        }
+        Ok(counted) => {
+            out.counted = Some(counted);
+            let why = format!(
+                "table {}, chunk {}: exported {exported} rows from {}, imported {imported} \
+                 into {}, which counts {counted} in the chunk's time range (at least \
+                 {exported} expected)",
+                info.qualified(),
+                job.key.3,
+                ctx.nodes.from.url(),
+                to.url()
+            );
+            Flow::Disagree(
+                why,
+                Next::Export {
+                    attempt: attempt + 1,
+                },
+            )
+        }
+        Err(error) => Flow::Failed {
+            node: to,
+            sql,
+            error,
+            then: Next::Verify {
+                attempt,
+                location,
+                exported,
+                imported,
+            },
+        },
+    }
+}
+
+fn failure(job: &Job<'_>, node: &SqlNode, sql: &str, e: &SqlError) -> String {
+    let step = if sql.starts_with("SELECT") {
+        "count"
+    } else if sql.starts_with("COPY INTO '") {
+        "export"
+    } else {
+        "import"
+    };
+    let t = &job.table.info;
+    format!(
+        "table {}, chunk {}: {step} on {} failed: {e}; statement: {sql}",
+        t.qualified(),
+        job.key.3,
+        node.endpoint(&t.tenant, &t.database),
+    )
+}

@@ -1,0 +1,259 @@
+//! The copy's ledger: one JSON line per step of each chunk attempt (planned, exported,
+//! imported, verified), synced after each, so that a rerun continues where a run stopped.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, InputError, Result};
+
+/// A step of one chunk attempt, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// The attempt is about to export into its own staging location.
+    Planned,
+    /// The export answered `rows`.
+    Exported,
+    /// The import answered `rows`.
+    Imported,
+    /// The destination counted `rows` in the chunk's range, equal to both answers.
+    Verified,
+}
+
+/// `(tenant, database, table, chunk id)`.
+pub type ChunkKey = (String, String, String, String);
+
+/// One ledger line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The destination node: records for another one are ignored.
+    pub to: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Database.
+    pub database: String,
+    /// Table.
+    pub table: String,
+    /// The chunk's id ([`crate::tables::chunks::Chunk::id`]).
+    pub chunk: String,
+    /// Attempt number, from 1; each attempt has its own staging location.
+    pub attempt: u32,
+    /// What was done.
+    pub step: Step,
+    /// The attempt's staging location (without a trailing `/`).
+    pub location: String,
+    /// Rows the step answered (none for `planned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+impl Entry {
+    /// The chunk this line is about.
+    pub fn key(&self) -> ChunkKey {
+        (
+            self.tenant.clone(),
+            self.database.clone(),
+            self.table.clone(),
+            self.chunk.clone(),
+        )
+    }
+}
+
+/// Where a chunk stands according to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The latest attempt.
+    pub attempt: u32,
+    /// Its last step.
+    pub step: Step,
+    /// Its staging location.
+    pub location: String,
+    /// Rows the export answered.
+    pub exported: Option<u64>,
+    /// Rows the import answered.
+    pub imported: Option<u64>,
+    /// Rows the destination counted.
+    pub verified: Option<u64>,
+}
+
+/// The ledger file, opened for appending; what it held is in [`Ledger::progress`].
+pub struct Ledger {
+    file: File,
+    path: PathBuf,
+    progress: HashMap<ChunkKey, Progress>,
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger at `path` and reads the records for node `to`. A last
+    /// line cut short by a crash is dropped; a table-level state file of an earlier release
+    /// is refused.
+    pub fn open(path: &Path, to: &str) -> Result<Ledger> {
+        let progress = read(path, to)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let text =
+            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let keep = memchr::memrchr(b'\n', &text).map_or(0, |i| i + 1);
+        if keep < text.len() {
+            file.set_len(keep as u64)
+                .map_err(|e| Error::io(format!("repairing {}", path.display()), e))?;
+        }
+        Ok(Ledger {
+            file,
+            path: path.to_path_buf(),
+            progress,
+        })
+    }
+
+    /// Where each chunk stood when the ledger was opened, updated by [`Ledger::append`].
+    pub fn progress(&self, key: &ChunkKey) -> Option<&Progress> {
+        self.progress.get(key)
+    }
+
+    /// Appends one line and syncs it to disk.
+    pub fn append(&mut self, entry: &Entry) -> Result<()> {
+        let mut line = serde_json::to_vec(entry)
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e.into()))?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
+        apply(&mut self.progress, entry);
+        Ok(())
+    }
+}
+
+fn apply(progress: &mut HashMap<ChunkKey, Progress>, e: &Entry) {
+    let fresh = Progress {
+        attempt: e.attempt,
+        step: e.step,
+        location: e.location.clone(),
+        exported: None,
+        imported: None,
+        verified: None,
+    };
+    let p = progress.entry(e.key()).or_insert_with(|| fresh.clone());
+    if e.attempt > p.attempt {
+        *p = fresh;
+    } else if e.attempt < p.attempt {
+        return;
+    }
+    p.step = p.step.max(e.step);
+    match e.step {
+        Step::Planned => {}
+        Step::Exported => p.exported = e.rows,
+        Step::Imported => p.imported = e.rows,
+        Step::Verified => p.verified = e.rows,
+    }
+}
+
+/// Where each chunk stands according to the ledger at `path` (records for node `to`), read
+/// without changing the file; no file is an empty ledger.
+pub fn read(path: &Path, to: &str) -> Result<HashMap<ChunkKey, Progress>> {
+    let mut progress = HashMap::new();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(progress),
+        Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+    };
+    let mut lines = BufReader::new(file).lines().peekable();
+    let mut n = 0u64;
+    while let Some(line) = lines.next() {
+        n += 1;
+        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(&line) {
+            Ok(e) if e.to == to => apply(&mut progress, &e),
+            Ok(_) => {}
+            // A crash can cut the last line short: it records nothing.
+            Err(_) if lines.peek().is_none() && !line.ends_with('}') => {}
+            Err(e) => return Err(InputError::at(n, not_a_record(path, &line, &e)).into()),
+        }
+    }
+    Ok(progress)
+}
+
+fn not_a_record(path: &Path, line: &str, e: &serde_json::Error) -> String {
+    let table_level = serde_json::from_str::<serde_json::Value>(line)
+        .is_ok_and(|v| v.get("status").is_some() && v.get("step").is_none());
+    if table_level {
+        format!(
+            "{}: a table-level state file of an earlier cnosdb-migrate; this release keeps a \
+             ledger of time chunks: finish that copy with the earlier release, or use a new \
+             ledger file (tables are then copied again, into new staging directories; rows \
+             already imported are merged, not duplicated)",
+            path.display()
+        )
+    } else {
+        format!(
+            "{}: not a ledger record ({e}); it is written by the copy, remove the line or the \
+             file to copy those chunks again",
+            path.display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(attempt: u32, step: Step, rows: Option<u64>) -> Entry {
+        Entry {
+            to: "http://n".into(),
+            tenant: "t".into(),
+            database: "d".into(),
+            table: "x".into(),
+            chunk: "0_10".into(),
+            attempt,
+            step,
+            location: format!("file:///s/0_10-{attempt}"),
+            rows,
+        }
+    }
+
+    #[test]
+    fn a_later_attempt_replaces_an_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger");
+        let mut l = Ledger::open(&path, "http://n").unwrap();
+        l.append(&entry(1, Step::Planned, None)).unwrap();
+        l.append(&entry(1, Step::Exported, Some(5))).unwrap();
+        l.append(&entry(2, Step::Planned, None)).unwrap();
+        drop(l);
+        // A cut last line and a record for another node are ignored.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut other = entry(9, Step::Verified, Some(1));
+        other.to = "http://other".into();
+        writeln!(f, "{}", serde_json::to_string(&other).unwrap()).unwrap();
+        write!(f, "{{\"to\":\"http://n\",\"ten").unwrap();
+        drop(f);
+        let l = Ledger::open(&path, "http://n").unwrap();
+        let p = l.progress(&entry(1, Step::Planned, None).key()).unwrap();
+        assert_eq!((p.attempt, p.step, p.exported), (2, Step::Planned, None));
+        assert_eq!(p.location, "file:///s/0_10-2");
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn a_table_level_state_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        std::fs::write(
+            &path,
+            "{\"tenant\":\"t\",\"database\":\"d\",\"table\":\"x\",\"exported\":1,\"imported\":1,\"status\":\"copied\",\"to\":\"http://n\"}\n",
+        )
+        .unwrap();
+        let e = Ledger::open(&path, "http://n").err().unwrap().to_string();
+        assert!(e.contains("table-level state file"), "{e}");
+    }
+}

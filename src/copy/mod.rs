@@ -1,0 +1,227 @@
+//! Copying the rows: every table cut into time chunks ([`plan`]), each chunk exported from
+//! the old data node into a staging location of its own, imported into the new node and
+//! counted there ([`chunk`]), every step kept in a [`ledger::Ledger`] so that a rerun
+//! continues where a run stopped. [`copy_rows`] runs the chunks with a pool of workers: while
+//! one chunk imports, the next one exports.
+
+mod chunk;
+pub mod ledger;
+pub mod plan;
+pub mod schema;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::remote::sql::SqlNode;
+use crate::tables::chunks::Chunk;
+use crate::tables::sql::FileFormat;
+use crate::tables::TableInfo;
+use ledger::Ledger;
+
+/// One table's chunks.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    /// The table.
+    pub info: TableInfo,
+    /// Its staging directory, `<dir>/<tenant>/<db>/<table>` (no trailing `/`).
+    pub url: String,
+    /// Its time chunks, oldest first.
+    pub chunks: Vec<PlannedChunk>,
+}
+
+/// One time chunk of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChunk {
+    /// The chunk's name in the ledger and its staging paths: the range's id, prefixed by the
+    /// pass's start time in a `since` pass (so that the pass copies its chunks again).
+    pub name: String,
+    /// The time range.
+    pub chunk: Chunk,
+    /// Rows the source counted in it while planning, when it was asked.
+    pub estimate: Option<u64>,
+    /// Older than the database's TTL: the new node would refuse its rows.
+    pub expired: bool,
+}
+
+/// How the copy runs.
+#[derive(Debug, Clone)]
+pub struct CopyConfig {
+    /// File format of the staged rows.
+    pub format: FileFormat,
+    /// Chunks in flight at once (at least 1).
+    pub parallel: usize,
+    /// Times a statement failing with a transient error (no answer, 5xx) is tried again
+    /// (counted per step of a chunk).
+    pub retries: u32,
+    /// Wait before the first retry; doubled before each further one.
+    pub backoff: Duration,
+    /// Also copy chunks older than the TTL (the new node refuses such rows).
+    pub include_expired: bool,
+}
+
+/// The two data nodes.
+#[derive(Clone, Copy)]
+pub struct Nodes<'a> {
+    /// The old node, exported from.
+    pub from: &'a SqlNode,
+    /// The new node, imported into.
+    pub to: &'a SqlNode,
+}
+
+/// What became of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChunkStatus {
+    /// Exported, imported and counted on the new node: the export and import agree and the
+    /// new node counts at least as many rows in the range (more when it holds rows of its
+    /// own there).
+    Copied,
+    /// The export found no row: nothing to import.
+    Empty,
+    /// Verified by an earlier run, according to the ledger.
+    Done,
+    /// Older than the TTL: left out.
+    Expired,
+    /// The counts still disagree after one automatic re-copy (or the new node counts fewer
+    /// rows in the range than were copied).
+    Mismatch,
+    /// A statement failed (or an earlier chunk of the table did).
+    Failed,
+}
+
+impl ChunkStatus {
+    /// The status's name in tables and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChunkStatus::Copied => "copied",
+            ChunkStatus::Empty => "empty",
+            ChunkStatus::Done => "done",
+            ChunkStatus::Expired => "expired",
+            ChunkStatus::Mismatch => "mismatch",
+            ChunkStatus::Failed => "failed",
+        }
+    }
+
+    /// True when nothing is left to do for the chunk.
+    pub fn ok(self) -> bool {
+        !matches!(self, ChunkStatus::Mismatch | ChunkStatus::Failed)
+    }
+}
+
+/// The result of one chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkOutcome {
+    /// Index of the table in the plan.
+    pub table: usize,
+    /// The chunk.
+    pub chunk: Chunk,
+    /// Rows the (last) export answered.
+    pub exported: Option<u64>,
+    /// Rows the (last) import answered.
+    pub imported: Option<u64>,
+    /// Rows the new node counted in the chunk's range.
+    pub counted: Option<u64>,
+    /// The last attempt's number.
+    pub attempt: u32,
+    /// What became of it.
+    pub status: ChunkStatus,
+    /// Why it failed or disagrees.
+    pub error: Option<String>,
+    /// The statement that failed.
+    pub statement: Option<String>,
+    /// Time spent on it in this run.
+    pub elapsed: Duration,
+}
+
+/// Told about the copy as it goes (progress, messages); called from the worker threads.
+pub trait Observer: Sync {
+    /// A chunk is finished, whatever its status.
+    fn chunk_done(&self, table: &TablePlan, outcome: &ChunkOutcome);
+    /// A statement failed with a transient error and is tried again.
+    fn retrying(&self, table: &TablePlan, chunk: &Chunk, error: &str);
+}
+
+/// Every chunk's result, in plan order.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOutcome {
+    /// One per planned chunk.
+    pub chunks: Vec<ChunkOutcome>,
+}
+
+/// Copies every chunk of `plan` from `nodes.from` to `nodes.to`, recording each step in
+/// `ledger` (a chunk it lists as verified is not copied again). A ledger that cannot be
+/// written stops the copy with that error; statement failures are in the outcome.
+pub fn copy_rows(
+    plan: &[TablePlan],
+    config: &CopyConfig,
+    nodes: Nodes<'_>,
+    ledger: Option<&mut Ledger>,
+    observer: &dyn Observer,
+) -> Result<CopyOutcome> {
+    let jobs: Vec<(usize, usize)> = plan
+        .iter()
+        .enumerate()
+        .flat_map(|(t, p)| (0..p.chunks.len()).map(move |c| (t, c)))
+        .collect();
+    let run = ledger.is_none().then(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let ctx = chunk::Ctx {
+        run,
+        nodes,
+        config,
+        ledger: Mutex::new(ledger),
+        ledger_error: Mutex::new(None),
+        failed_tables: Mutex::new(vec![false; plan.len()]),
+        observer,
+    };
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ChunkOutcome>>> = Mutex::new(vec![None; jobs.len()]);
+    let workers = config.parallel.clamp(1, jobs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(t, c)) = jobs.get(i) else { break };
+                if lock(&ctx.ledger_error).is_some() {
+                    break;
+                }
+                let outcome = chunk::copy_chunk(&ctx, t, &plan[t], &plan[t].chunks[c]);
+                if outcome.status == ChunkStatus::Failed {
+                    lock(&ctx.failed_tables)[t] = true;
+                }
+                observer.chunk_done(&plan[t], &outcome);
+                lock(&results)[i] = Some(outcome);
+            });
+        }
+    });
+    if let Some(e) = ctx
+        .ledger_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    let chunks = results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(CopyOutcome { chunks })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The error of a ledger that could not be written, kept to stop the copy.
+fn keep_first(slot: &Mutex<Option<Error>>, e: Error) {
+    lock(slot).get_or_insert(e);
+}
