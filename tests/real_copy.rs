@@ -9,10 +9,10 @@ mod cnosdb;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cnosdb::{Server, SOURCE};
+use cnosdb::{p, tool_ok, Server, SOURCE};
 use sha2::{Digest, Sha256};
 
 /// `(database, table, tags)` of the source's tables.
@@ -21,29 +21,6 @@ const TABLES: [(&str, &str, &[&str]); 3] = [
     ("hist", "mem", &["host", "rack"]),
     ("nano", "net", &["dev"]),
 ];
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
-        .args(args)
-        .output()
-        .expect("running cnosdb-migrate")
-}
-
-fn tool_ok(args: &[&str]) -> String {
-    let out = tool(args);
-    assert!(
-        out.status.success(),
-        "cnosdb-migrate {args:?} exited {:?}:\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn now_ms() -> i64 {
     SystemTime::now()

@@ -12,20 +12,8 @@ mod installation;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cnosdb::{p, tool, Server, SOURCE};
+use cnosdb::{p, tool_ok, Server};
 use installation::differences;
-
-fn tool_ok(args: &[&str]) -> String {
-    let out = tool(args);
-    assert!(
-        out.status.success(),
-        "cnosdb-migrate {args:?} exited {:?}:\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Says on stderr how long the test has run, at `what`.
 fn step(what: &str) {
@@ -44,25 +32,11 @@ struct Source {
 }
 
 fn source(work: &Path) -> Source {
-    let mut server = Server::start(SOURCE);
-    step("2.3.5.4 started");
-    installation::build(&server, &work.join("ext.csv"));
+    let mut server = installation::populated(work);
     step("installation built");
-    // 2.3.5.4 may lose the last second of writes when SIGTERM follows them at once.
-    std::thread::sleep(std::time::Duration::from_secs(3));
     let metadata = installation::metadata(&server);
     let contents = installation::contents(&server);
     step("2.3.5.4 answers recorded");
-    // 2.3.5.4 refuses every login of a user without a password ("Password not set"), root
-    // too: an installation with authentication on has given root one.
-    server.must(
-        "cnosdb",
-        "public",
-        "ALTER USER root SET PASSWORD = 'root-pw'",
-    );
-    server.root_password = "root-pw".into();
-    // A meta change right before SIGTERM may be lost too.
-    std::thread::sleep(std::time::Duration::from_secs(3));
     server.restart(true);
     step("2.3.5.4 restarted with auth on");
     let privileges = installation::privileges(&server);

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-use cnosdb::{p, said, Server, SOURCE};
+use cnosdb::{p, said, Server};
 
 fn upgrade(args: &[&str], pw: Option<&str>) -> Output {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
@@ -43,15 +43,7 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
     }
     let newest = cnosdb::targets().pop().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let source = Server::start(SOURCE);
-    installation::build(&source, &work.path().join("ext.csv"));
-    // Root with a password moves to the new cluster (as in real_upgrade).
-    source.must(
-        "cnosdb",
-        "public",
-        "ALTER USER root SET PASSWORD = 'root-pw'",
-    );
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let source = installation::populated(work.path());
     let metadata = installation::metadata(&source);
     let contents = installation::contents(&source);
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cnosdb::{p, said, Server, SOURCE};
+use cnosdb::{p, said, Server};
 
 fn upgrade(args: &[String]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
@@ -54,14 +54,7 @@ fn an_upgrade_killed_during_its_copy_finishes_when_run_again() {
     }
     let newest = cnosdb::targets().pop().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let source = Server::start(SOURCE);
-    installation::build(&source, &work.path().join("ext.csv"));
-    source.must(
-        "cnosdb",
-        "public",
-        "ALTER USER root SET PASSWORD = 'root-pw'",
-    );
-    std::thread::sleep(Duration::from_secs(3));
+    let source = installation::populated(work.path());
     let contents = installation::contents(&source);
     let target = Server::start(&newest);
     let wd = work.path().join("upgrade");

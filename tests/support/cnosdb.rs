@@ -637,6 +637,17 @@ pub fn tool(args: &[&str]) -> std::process::Output {
         .expect("running cnosdb-migrate")
 }
 
+/// Runs the tool, which must succeed; its stdout.
+pub fn tool_ok(args: &[&str]) -> String {
+    let out = tool(args);
+    assert!(
+        out.status.success(),
+        "cnosdb-migrate {args:?}: {}",
+        said(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The exit code, stdout and stderr of a run, for assertion messages.
 pub fn said(out: &std::process::Output) -> String {
     format!(

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use crate::cnosdb::Server;
+use crate::cnosdb::{Server, SOURCE};
 
 /// Every tenant the installation has, the system tenant first.
 pub const TENANTS: [&str; 4] = ["cnosdb", "acme", "lim", "bare"];
@@ -108,6 +108,25 @@ pub fn build(s: &Server, csv_path: &std::path::Path) {
         ),
     );
     write_rows(s, now_ns());
+}
+
+/// A fresh 2.3.5.4 holding the installation (the external table's CSV file in `work`), whose
+/// root has a password, as on a cluster with authentication on (2.3.5.4 refuses every login
+/// of a user without one, root's too); authentication stays off.
+pub fn populated(work: &std::path::Path) -> Server {
+    let mut s = Server::start(SOURCE);
+    build(&s, &work.join("ext.csv"));
+    run(
+        &s,
+        "cnosdb",
+        "public",
+        "ALTER USER root SET PASSWORD = 'root-pw'",
+    );
+    s.root_password = "root-pw".into();
+    // 2.3.5.4 may lose the last second of writes (rows, and meta changes) when SIGTERM
+    // follows them at once.
+    std::thread::sleep(Duration::from_secs(3));
+    s
 }
 
 /// Rows spread over several vnode durations (so several buckets exist), all inside each TTL.
