@@ -1,20 +1,22 @@
 //! `copy`: plans every table's time chunks and runs them through the library's
 //! [`copy_rows`], then prints the table of what was copied.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
+use super::copy_compare::{comparison_table, comparison_totals, write_comparisons, VerifyLevel};
 use super::copy_plan::{plan, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
+use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
 use cnosdb_migrate::copy::ledger::{self, Ledger};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
-use cnosdb_migrate::copy::{copy_rows, CopyConfig, Nodes};
+use cnosdb_migrate::copy::{copy_rows, CopyConfig, Nodes, TablePlan};
 use cnosdb_migrate::error::{Error, Result, EXIT_OK, EXIT_REMOTE};
-use cnosdb_migrate::output::is_stdout;
+use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::{CopyDir, FileFormat};
 use cnosdb_migrate::tables::time::parse_timestamp;
@@ -32,8 +34,8 @@ pub struct CopyArgs {
     pub to: String,
     /// Directory URL both data nodes can reach (file:///path); each table gets
     /// <dir>/<tenant>/<db>/<table>.
-    #[arg(long, value_name = "URL")]
-    pub dir: String,
+    #[arg(long, value_name = "URL", required_unless_present = "verify_only")]
+    pub dir: Option<String>,
     /// File format of the copied rows.
     #[arg(long, value_enum, default_value_t)]
     pub format: FileFormat,
@@ -73,6 +75,14 @@ pub struct CopyArgs {
     /// Print the statements and where they would go; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the chunks, compare every table on both nodes: `rows` (count, first and last
+    /// time), `content` (also every column's count, min and max per chunk), or `none`.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
+    pub verify: VerifyLevel,
+    /// Copy nothing: only compare the tables on both nodes (as --verify says; exit 0 only
+    /// when none differs).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify_only: bool,
     /// Also write the final table as JSON Lines to PATH (replaced if it exists); `-`: on stdout,
     /// instead of the text table.
     #[arg(long, value_name = "PATH")]
@@ -116,7 +126,9 @@ fn check_schemas(plan: &[cnosdb_migrate::copy::TablePlan], nodes: Nodes<'_>) -> 
 
 /// Runs `copy`.
 pub fn run(args: CopyArgs) -> Result<u8> {
-    let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    // A comparison sends no COPY INTO: the staging directory only names the plan's locations.
+    let dir = args.dir.as_deref().unwrap_or("file:///unused");
+    let dir = CopyDir::parse(dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
     if args.state.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage("--state needs a file path".into()));
     }
@@ -154,6 +166,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         from: &from,
         to: &to,
     };
+    if args.verify_only {
+        return verify_only(&args, &chunked, nodes);
+    }
     check_schemas(&chunked, nodes)?;
     let mut ledger = match &args.state {
         Some(path) => Some(Ledger::open(path, to.url())?),
@@ -169,14 +184,29 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     let watch = Watch::new(chunked.iter().map(|t| t.chunks.len()).sum(), args.quiet);
     let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
     watch.finish();
+    let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    let compared = match args.verify {
+        VerifyLevel::None => Vec::new(),
+        _ if failed > 0 => Vec::new(),
+        level => compare_tables(&chunked, nodes, level == VerifyLevel::Content),
+    };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {
         print_summary(&chunked, &outcome, tables.definitions_only.len())?;
+        if !compared.is_empty() {
+            say!("{}", comparison_totals(&chunked, &compared).trim_end());
+        }
     }
     if let Some(path) = &args.report {
-        write_report(path, &chunked, &outcome)?;
+        write_report(path, &chunked, &outcome, &compared)?;
     }
-    let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    let differ = compared.iter().filter(|c| !c.verdict.ok()).count();
+    if differ > 0 {
+        say!(
+            "cnosdb-migrate: {differ} tables differ between the nodes after every chunk was              verified: rows were written or removed on one of them during the copy, or a chunk              was copied by another run; see the lines above"
+        );
+        return Ok(EXIT_REMOTE);
+    }
     if failed > 0 {
         say!(
             "cnosdb-migrate: {failed} of {} chunks not copied; fix the cause and run the same \
@@ -191,6 +221,26 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         return Ok(EXIT_REMOTE);
     }
     Ok(EXIT_OK)
+}
+
+/// `copy --verify-only`: the comparison of every table, as a table or JSON Lines.
+fn verify_only(args: &CopyArgs, plan: &[TablePlan], nodes: Nodes<'_>) -> Result<u8> {
+    let content = args.verify == VerifyLevel::Content;
+    let compared: Vec<TableComparison> = compare_tables(plan, nodes, content);
+    if let Some(path) = &args.report {
+        write_comparisons(path, plan, &compared)?;
+    }
+    if !args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+        let mut out = Output::open(None, false, true)?;
+        out.write_all(comparison_table(plan, &compared).as_bytes())
+            .map_err(|e| Error::io("writing to stdout", e))?;
+        out.commit()?;
+    }
+    Ok(if compared.iter().all(|c| c.verdict.ok()) {
+        EXIT_OK
+    } else {
+        EXIT_REMOTE
+    })
 }
 
 /// The two nodes' credentials: the password from the environment, else from the terminal.

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::tables::text_table;
+use cnosdb_migrate::copy::compare::TableComparison;
 use cnosdb_migrate::copy::ledger::{ChunkKey, Progress, Step};
 use cnosdb_migrate::copy::{
     ChunkOutcome, ChunkStatus, CopyOutcome, Observer, PlannedChunk, TablePlan,
@@ -187,6 +188,9 @@ struct TableLine<'a> {
     status: &'static str,
     seconds: f64,
     chunks: Vec<ChunkLine<'a>>,
+    /// The table compared on both nodes after its chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compared: Option<&'a TableComparison>,
 }
 
 #[derive(Serialize)]
@@ -216,7 +220,11 @@ fn table_status(chunks: &[&ChunkOutcome]) -> ChunkStatus {
         .unwrap_or(Empty)
 }
 
-fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'a>> {
+fn lines<'a>(
+    plan: &'a [TablePlan],
+    outcome: &'a CopyOutcome,
+    compared: &'a [TableComparison],
+) -> Vec<TableLine<'a>> {
     plan.iter()
         .enumerate()
         .map(|(n, t)| {
@@ -229,6 +237,7 @@ fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'
                 exported: chunks.iter().filter_map(|c| c.exported).sum(),
                 imported: chunks.iter().filter_map(|c| c.imported).sum(),
                 status: table_status(&chunks).name(),
+                compared: compared.iter().find(|c| c.table == n),
                 seconds: chunks.iter().map(|c| c.elapsed.as_secs_f64()).sum(),
                 chunks: chunks
                     .iter()
@@ -251,10 +260,16 @@ fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'
         .collect()
 }
 
-/// Writes one JSON line per table, its chunks inside, to `path` (replaced; `-`: stdout).
-pub fn write_report(path: &Path, plan: &[TablePlan], outcome: &CopyOutcome) -> Result<()> {
+/// Writes one JSON line per table, its chunks and its comparison inside, to `path`
+/// (replaced; `-`: stdout).
+pub fn write_report(
+    path: &Path,
+    plan: &[TablePlan],
+    outcome: &CopyOutcome,
+    compared: &[TableComparison],
+) -> Result<()> {
     let mut out = Output::open(Some(path), true, false)?;
-    lines(plan, outcome)
+    lines(plan, outcome, compared)
         .iter()
         .try_for_each(|l| {
             serde_json::to_writer(&mut out, l)?;
@@ -271,7 +286,7 @@ pub fn print_summary(
     outcome: &CopyOutcome,
     definitions_only: usize,
 ) -> Result<()> {
-    let lines = lines(plan, outcome);
+    let lines = lines(plan, outcome, &[]);
     let rows: Vec<Vec<String>> = lines
         .iter()
         .map(|l| {

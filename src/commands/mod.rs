@@ -5,6 +5,7 @@ pub mod term;
 
 pub mod check;
 pub mod copy;
+pub mod copy_compare;
 pub mod copy_plan;
 pub mod copy_report;
 pub mod diff;
