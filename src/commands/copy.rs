@@ -93,6 +93,9 @@ pub struct CopyArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// A progress line per chunk on stderr instead of a bar (for `upgrade`'s logs).
+    #[arg(long, hide = true)]
+    pub progress_lines: bool,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -181,7 +184,11 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
     };
-    let watch = Watch::new(chunked.iter().map(|t| t.chunks.len()).sum(), args.quiet);
+    let watch = Watch::new(
+        chunked.iter().map(|t| t.chunks.len()).sum(),
+        args.quiet,
+        args.progress_lines,
+    );
     let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
     watch.finish();
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();

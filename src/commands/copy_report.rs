@@ -2,14 +2,14 @@
 //! table and the JSON Lines report.
 
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::progress;
 use super::tables::text_table;
 use cnosdb_migrate::copy::compare::TableComparison;
 use cnosdb_migrate::copy::ledger::{ChunkKey, Progress, Step};
@@ -26,34 +26,33 @@ use cnosdb_migrate::tables::sql::{
 };
 
 /// Progress on stderr (a bar over chunks, rows in the message; hidden when not a terminal),
-/// and each failure or retry as it happens.
+/// or a progress line per chunk for `upgrade` to read; and each failure or retry as it
+/// happens.
 pub struct Watch {
     bar: ProgressBar,
+    /// Write a progress line per chunk.
+    lines: bool,
+    chunks: u64,
+    done: AtomicU64,
     exported: AtomicU64,
     imported: AtomicU64,
 }
 
 impl Watch {
-    /// A bar over `chunks` chunks, unless `quiet` or stderr is not a terminal.
-    pub fn new(chunks: usize, quiet: bool) -> Watch {
-        let bar = if quiet || !io::stderr().is_terminal() {
-            ProgressBar::hidden()
-        } else {
-            let bar = ProgressBar::with_draw_target(
-                Some(chunks as u64),
-                ProgressDrawTarget::stderr_with_hz(4),
-            );
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:20}] {pos}/{len} chunks, {msg}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message("rows 0 out, 0 in");
-            bar.enable_steady_tick(Duration::from_millis(250));
-            bar
-        };
+    /// A bar over `chunks` chunks, unless `quiet` or stderr is not a terminal; with `lines`,
+    /// progress lines instead.
+    pub fn new(chunks: usize, quiet: bool, lines: bool) -> Watch {
+        let bar = progress::bar(
+            quiet || lines,
+            Some(chunks as u64),
+            "{elapsed_precise} [{bar:20}] {pos}/{len} chunks, {msg}",
+        );
+        bar.set_message("rows 0 out, 0 in");
         Watch {
             bar,
+            lines,
+            chunks: chunks as u64,
+            done: AtomicU64::new(0),
             exported: AtomicU64::new(0),
             imported: AtomicU64::new(0),
         }
@@ -76,6 +75,15 @@ impl Observer for Watch {
                 .fetch_add(o.imported.unwrap_or(0), Ordering::Relaxed);
             let (e, i) = (e + o.exported.unwrap_or(0), i + o.imported.unwrap_or(0));
             self.bar.set_message(format!("rows {e} out, {i} in"));
+        }
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.lines {
+            let (e, i) = (
+                self.exported.load(Ordering::Relaxed),
+                self.imported.load(Ordering::Relaxed),
+            );
+            let what = format!("chunks, rows {e} out, {i} in");
+            say!("{}", progress::line(done, self.chunks, &what));
         }
         if let (Some(c), Some(i)) = (o.counted, o.imported) {
             if o.status == ChunkStatus::Copied && c > i {

@@ -56,6 +56,10 @@ pub struct UpgradeArgs {
     /// Restore into a cluster that already holds tenants, users or tables of its own.
     #[arg(long)]
     pub merge: bool,
+    /// Verify the rows column by column: every column's count, min and max per chunk on both
+    /// clusters (else each table's rows and first and last time).
+    #[arg(long)]
+    pub verify_content: bool,
     /// Run the pre-flight only, change nothing.
     #[arg(long)]
     #[serde(skip)]
@@ -63,7 +67,7 @@ pub struct UpgradeArgs {
 }
 
 /// The steps, in order: name, what it does.
-const STEPS: [(&str, &str); 7] = [
+const STEPS: [(&str, &str); 8] = [
     ("fetch-old", "export the old meta store"),
     ("fetch-new", "export the new cluster's meta store"),
     (
@@ -74,6 +78,7 @@ const STEPS: [(&str, &str); 7] = [
     ("restore", "restore into the new cluster"),
     ("verify", "verify what the new cluster holds"),
     ("copy", "copy every table's rows, verified"),
+    ("verify-rows", "compare every table's rows on both clusters"),
 ];
 
 /// Runs `upgrade`.
@@ -243,28 +248,61 @@ fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
             to_pw,
             s("--json"),
         ],
-        _ => vec![
-            s("copy"),
-            s("-q"),
-            p("old.txt"),
-            s("--from"),
-            from_sql(args).unwrap_or_default(),
-            s("--to"),
-            to_sql(args).unwrap_or_default(),
-            s("--dir"),
-            args.dir.clone(),
-            s("--user"),
-            args.user.clone(),
-            s("--password-env"),
-            args.password_env.clone(),
-            s("--to-password-env"),
-            to_pw,
-            s("--state"),
-            p("copy.state"),
-            s("--report"),
-            p("copy.report.jsonl"),
-        ],
+        "copy" => {
+            let mut v = copy_words(work, args);
+            v.extend([
+                s("--progress-lines"),
+                s("--dir"),
+                args.dir.clone(),
+                s("--state"),
+                p("copy.state"),
+                s("--report"),
+                p("copy.report.jsonl"),
+            ]);
+            v
+        }
+        _ => {
+            let mut v = copy_words(work, args);
+            let level = if args.verify_content {
+                "content"
+            } else {
+                "rows"
+            };
+            v.extend([
+                s("--verify-only"),
+                s("--verify"),
+                s(level),
+                s("--report"),
+                p("verify-rows.jsonl"),
+            ]);
+            v
+        }
     }
+}
+
+/// The words `copy` and `copy --verify-only` share: the dump, both nodes, the credentials.
+fn copy_words(work: &Workdir, args: &UpgradeArgs) -> Vec<String> {
+    let to_pw = args
+        .to_password_env
+        .clone()
+        .unwrap_or_else(|| args.password_env.clone());
+    [
+        "copy",
+        "-q",
+        &work.path("old.txt").to_string_lossy(),
+        "--from",
+        &from_sql(args).unwrap_or_default(),
+        "--to",
+        &to_sql(args).unwrap_or_default(),
+        "--user",
+        &args.user,
+        "--password-env",
+        &args.password_env,
+        "--to-password-env",
+        &to_pw,
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 #[cfg(test)]
@@ -297,6 +335,7 @@ mod tests {
             to_password_env: None,
             rename_cluster: None,
             merge: false,
+            verify_content: false,
             check: false,
         };
         Workdir::open(&args).unwrap();
