@@ -150,7 +150,7 @@ fn covers(new: Extent, old: Extent) -> bool {
 fn copied_range(p: &TablePlan) -> Option<Chunk> {
     let mut taken = p.chunks.iter().filter(|c| !c.expired);
     let first = taken.next()?;
-    let last = taken.last().unwrap_or(first);
+    let last = taken.next_back().unwrap_or(first);
     Some(Chunk {
         start: Some(first.chunk.start.unwrap_or(i64::MIN + 1)),
         end: last.chunk.end,

@@ -182,23 +182,6 @@ fn size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn room_is_short_only_when_the_estimate_exceeds_the_free_space() {
-        assert_eq!(room_problem(10, 10), None);
-        let p = room_problem(3 << 30, 1 << 30).unwrap();
-        assert!(
-            p.contains("about 3.0 GiB of rows to stage") && p.contains("only 1.0 GiB free"),
-            "{p}"
-        );
-        assert_eq!(size(1023), "1023 B");
-        assert_eq!(size(1536), "1.5 KiB");
-    }
-}
-
 /// Both data nodes write a one-row probe into the staging location (`COPY INTO` of a
 /// query: nothing changes on either cluster). For a `file://` location this machine sees,
 /// both probes must land in it, which shows that both nodes reach the same directory; they
@@ -245,4 +228,21 @@ fn probe_staging(dir: &str, nodes: &[(&str, SqlNode)]) -> Vec<String> {
         let _ = fs::remove_dir_all(&probe);
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_short_only_when_the_estimate_exceeds_the_free_space() {
+        assert_eq!(room_problem(10, 10), None);
+        let p = room_problem(3 << 30, 1 << 30).unwrap();
+        assert!(
+            p.contains("about 3.0 GiB of rows to stage") && p.contains("only 1.0 GiB free"),
+            "{p}"
+        );
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1536), "1.5 KiB");
+    }
 }
