@@ -204,20 +204,21 @@ fn watch(name: &str, log: &Path, child: &mut Child) -> std::io::Result<ExitStatu
         None,
         "{spinner} {prefix:<10} {elapsed_precise} {wide_bar} {pos}/{len} {msg}",
     );
+    if bar.is_hidden() {
+        return child.wait();
+    }
     bar.set_prefix(name.to_string());
     loop {
         if let Some(status) = child.try_wait()? {
             bar.finish_and_clear();
             return Ok(status);
         }
-        if !bar.is_hidden() {
-            if let Some((done, total, what)) = progress::last_line(&tail(log)) {
-                bar.set_length(total);
-                bar.set_position(done);
-                bar.set_message(what.to_string());
-            }
+        if let Some((done, total, what)) = progress::last_line(&tail(log)) {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(what.to_string());
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
