@@ -13,11 +13,16 @@ pub fn bar(quiet: bool, length: Option<u64>, template: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stderr_with_hz(4));
+    restyle(&bar, template);
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// Draws `bar` in `template`'s style from now on.
+pub fn restyle(bar: &ProgressBar, template: &str) {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
 }
 
 /// The start of a progress line: `progress: DONE/TOTAL WHAT`.

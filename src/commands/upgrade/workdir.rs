@@ -199,11 +199,7 @@ impl Workdir {
 /// Waits for a step, with a bar on a terminal: the step's name and time, and the last
 /// progress line of its log (the copy writes one per chunk).
 fn watch(name: &str, log: &Path, child: &mut Child) -> std::io::Result<ExitStatus> {
-    let bar = progress::bar(
-        false,
-        None,
-        "{spinner} {prefix:<10} {elapsed_precise} {wide_bar} {pos}/{len} {msg}",
-    );
+    let bar = progress::bar(false, None, "{spinner} {prefix:<10} {elapsed_precise}");
     if bar.is_hidden() {
         return child.wait();
     }
@@ -214,6 +210,12 @@ fn watch(name: &str, log: &Path, child: &mut Child) -> std::io::Result<ExitStatu
             return Ok(status);
         }
         if let Some((done, total, what)) = progress::last_line(&tail(log)) {
+            if bar.length().is_none() {
+                progress::restyle(
+                    &bar,
+                    "{spinner} {prefix:<10} {elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+                );
+            }
             bar.set_length(total);
             bar.set_position(done);
             bar.set_message(what.to_string());
