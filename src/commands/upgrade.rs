@@ -182,102 +182,63 @@ fn run_step(
 /// The command line of a step (this binary's own subcommand).
 fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
     let p = |name: &str| work.path(name).to_string_lossy().into_owned();
-    let s = |x: &str| x.to_string();
-    let to_pw = args
-        .to_password_env
-        .clone()
-        .unwrap_or_else(|| args.password_env.clone());
-    match step {
-        "fetch-old" => vec![
-            s("fetch"),
-            s("-q"),
-            s("--force"),
-            args.from.clone(),
-            s("-o"),
-            p("old.txt"),
-        ],
-        "fetch-new" => vec![
-            s("fetch"),
-            s("-q"),
-            s("--force"),
-            args.to.clone(),
-            s("-o"),
-            p("fresh.txt"),
-        ],
-        "transform" => {
-            let mut v = vec![
-                s("transform"),
-                s("-q"),
-                s("--force"),
-                s("--target-from"),
-                p("fresh.txt"),
-                p("old.txt"),
-                s("-o"),
-                p("restore.txt"),
-                s("--report"),
-                p("transform.report.jsonl"),
-            ];
-            if let Some(name) = &args.rename_cluster {
-                v.extend([s("--rename-cluster"), name.clone()]);
-            }
-            v
-        }
-        "check" => vec![
-            s("check"),
-            s("--target-from"),
-            p("fresh.txt"),
-            p("restore.txt"),
-        ],
-        "restore" => {
-            let mut v = vec![s("restore"), args.to.clone(), p("restore.txt")];
-            // A rerun after a restore that was cut short: every record is an idempotent set.
-            if args.merge || work.restore_attempted() {
-                v.push(s("--merge"));
-            }
-            v
-        }
-        "verify" => vec![
-            s("verify"),
-            args.to.clone(),
-            p("restore.txt"),
-            s("--sql"),
-            to_sql(args).unwrap_or_default(),
-            s("--user"),
-            args.user.clone(),
-            s("--password-env"),
-            to_pw,
-            s("--json"),
-        ],
-        "copy" => {
-            let mut v = copy_words(work, args);
-            v.extend([
-                s("--progress-lines"),
-                s("--dir"),
-                args.dir.clone(),
-                s("--state"),
-                p("copy.state"),
-                s("--report"),
-                p("copy.report.jsonl"),
-            ]);
-            v
-        }
+    let to_pw = args.to_password_env.as_ref().unwrap_or(&args.password_env);
+    let (fresh, ready) = (p("fresh.txt"), p("restore.txt"));
+    let mut v = match step {
+        "fetch-old" => words(&["fetch", "-q", "--force", &args.from, "-o", &p("old.txt")]),
+        "fetch-new" => words(&["fetch", "-q", "--force", &args.to, "-o", &fresh]),
+        "transform" => words(&["transform", "-q", "--force", "--target-from", &fresh])
+            .into_iter()
+            .chain(words(&[&p("old.txt"), "-o", &ready]))
+            .chain(words(&["--report", &p("transform.report.jsonl")]))
+            .collect(),
+        "check" => words(&["check", "--target-from", &fresh, &ready]),
+        "restore" => words(&["restore", &args.to, &ready]),
+        "verify" => words(&["verify", &args.to, &ready, "--sql"])
+            .into_iter()
+            .chain([to_sql(args).unwrap_or_default()])
+            .chain(words(&[
+                "--user",
+                &args.user,
+                "--password-env",
+                to_pw,
+                "--json",
+            ]))
+            .collect(),
+        "copy" => copy_words(work, args)
+            .into_iter()
+            .chain(words(&["--progress-lines", "--dir", &args.dir]))
+            .chain(words(&["--state", &p("copy.state")]))
+            .chain(words(&["--report", &p("copy.report.jsonl")]))
+            .collect(),
         _ => {
-            let mut v = copy_words(work, args);
             let level = if args.verify_content {
                 "content"
             } else {
                 "rows"
             };
-            v.extend([
-                s("--verify-only"),
-                s("--verify"),
-                s(level),
-                s("--report"),
-                p("verify-rows.jsonl"),
-            ]);
-            v
+            copy_words(work, args)
+                .into_iter()
+                .chain(words(&["--verify-only", "--verify", level]))
+                .chain(words(&["--report", &p("verify-rows.jsonl")]))
+                .collect()
         }
+    };
+    match step {
+        "transform" => {
+            if let Some(name) = &args.rename_cluster {
+                v.extend(words(&["--rename-cluster", name]));
+            }
+        }
+        // A rerun after a restore that was cut short: every record is an idempotent set.
+        "restore" if args.merge || work.restore_attempted() => v.push("--merge".into()),
+        _ => {}
     }
+    v
+}
+
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
 }
 
 /// The words `copy` and `copy --verify-only` share: the dump, both nodes, the credentials.
