@@ -15,17 +15,17 @@ mod text;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::panic;
-use std::sync::mpsc;
 use std::thread;
 
 use serde::Serialize;
 
+use crate::dump::batch::batch_channel;
 use crate::dump::{LineBuffer, Piece, MAX_LINE_BYTES};
 use crate::error::{Error, Result};
 use crate::report::HashingReader;
 use crate::target::Target;
 pub use codes::{Severity, CODES};
-use tables::{judge_tables, TableBatch, TableSink, QUEUE};
+use tables::{judge_tables, TableSink};
 
 /// One problem, located at a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,7 +131,7 @@ struct Checker {
 /// (see [`CheckReport::set_strict`]).
 pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
     thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<TableBatch>(QUEUE);
+        let (tx, rx) = batch_channel();
         let worker = scope.spawn(move || judge_tables(target, rx));
         let checked = check_lines(input, target, cluster, tx);
         let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
@@ -141,19 +141,16 @@ pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result
     })
 }
 
-/// Reads and checks every line, sending the tables to `tx`.
+/// Reads and checks every line, sending the table records to `tables`.
 fn check_lines<R: Read>(
     input: R,
     target: Target,
     cluster: Option<&str>,
-    tx: mpsc::SyncSender<TableBatch>,
+    tables: TableSink,
 ) -> Result<(Checker, LineBuffer<HashingReader<R>>, u64)> {
     let mut c = Checker {
         target,
-        tables: TableSink {
-            batch: TableBatch::default(),
-            tx: Some(tx),
-        },
+        tables,
         cluster: cluster.map(str::to_string),
         problems: Vec::new(),
         seen: HashMap::new(),

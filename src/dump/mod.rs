@@ -1,5 +1,6 @@
 //! Reading dumps: form detection, line splitting and key classification.
 
+pub mod batch;
 mod frame;
 mod key;
 mod lines;
