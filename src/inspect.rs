@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read;
-use std::ops::Range;
 use std::panic;
-use std::sync::mpsc;
+use std::sync::mpsc::Receiver;
 use std::thread;
 
 use serde::Serialize;
 
+use crate::dump::batch::{batch_channel, Batch, BatchSender};
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
 use crate::json::{Object, Raw};
@@ -122,25 +122,13 @@ struct Tenant {
 /// thread while this one reads on.
 pub fn inspect<R: Read>(input: R) -> Result<Inspection> {
     thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<TableBatch>(QUEUE);
+        let (tx, rx) = batch_channel();
         let worker = scope.spawn(move || parse_tables(rx));
         let mut summary = read(input, tx)?;
         let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
         summary.add_tables(tables);
         Ok(summary.finish())
     })
-}
-
-/// Table batches waiting for the parsing thread.
-const QUEUE: usize = 4;
-/// A batch is sent when its text reaches this size.
-const BATCH_BYTES: usize = 1 << 20;
-
-/// Table records, as ranges of one text: `(line, key, value)`.
-#[derive(Default)]
-struct TableBatch {
-    text: String,
-    items: Vec<(u64, Range<usize>, Range<usize>)>,
 }
 
 /// What the parsing thread learns from the tables.
@@ -154,23 +142,22 @@ struct Tables {
 }
 
 /// The parsing thread: each table's engine, column count and release evidence.
-fn parse_tables(rx: mpsc::Receiver<TableBatch>) -> Tables {
+fn parse_tables(rx: Receiver<Batch<()>>) -> Tables {
     let mut tables = Tables {
         found: Vec::new(),
         malformed: Vec::new(),
         detector: Detector::new(),
     };
     for batch in rx {
-        for (line, key, value) in batch.items {
-            let key = &batch.text[key];
+        for (item, key, value) in batch.iter() {
             let kind = Key::parse(key).kind;
             let KeyKind::Table { tenant, db, table } = kind else {
                 continue;
             };
-            let (info, shape) = table_info(&batch.text[value]);
+            let (info, shape) = table_info(value);
             tables.detector.observe_shape(&kind, shape);
             if info.0 == "?" {
-                tables.malformed.push(line);
+                tables.malformed.push(item.line);
             }
             tables
                 .found
@@ -196,7 +183,7 @@ struct Reading {
 }
 
 /// Reads every record, sending the tables to `tx`.
-fn read<R: Read>(input: R, tx: mpsc::SyncSender<TableBatch>) -> Result<Reading> {
+fn read<R: Read>(input: R, mut tx: BatchSender<()>) -> Result<Reading> {
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
     let mut clusters = BTreeSet::new();
@@ -209,7 +196,6 @@ fn read<R: Read>(input: R, tx: mpsc::SyncSender<TableBatch>) -> Result<Reading> 
     // Buckets are most of the records and come grouped by database: count a run of them, and
     // file the count when the run ends.
     let mut buckets: Option<(String, String, u64)> = None;
-    let mut batch = TableBatch::default();
     while let Some(rec) = reader.next_record()? {
         let key = Key::parse(rec.key);
         let kind = key.kind;
@@ -237,18 +223,8 @@ fn read<R: Read>(input: R, tx: mpsc::SyncSender<TableBatch>) -> Result<Reading> 
                     file_buckets(&mut tenants, ended);
                 }
             },
-            KeyKind::Table { .. } => {
-                let start = batch.text.len();
-                batch.text.push_str(rec.key);
-                batch.text.push_str(rec.value);
-                let split = start + rec.key.len();
-                batch
-                    .items
-                    .push((rec.line, start..split, split..batch.text.len()));
-                if batch.text.len() >= BATCH_BYTES && tx.send(std::mem::take(&mut batch)).is_err() {
-                    break;
-                }
-            }
+            // Sent to the parsing thread; the `_` arm below takes the table once it is sent.
+            KeyKind::Table { .. } if !tx.push(rec.line, rec.key, rec.value, ()) => break,
             KeyKind::User { name } => match user_info(name, rec.value) {
                 Some(u) => users.push(u),
                 None => malformed.push(rec.line),
@@ -263,10 +239,8 @@ fn read<R: Read>(input: R, tx: mpsc::SyncSender<TableBatch>) -> Result<Reading> 
         }
     }
     file_buckets(&mut tenants, buckets);
-    if !batch.items.is_empty() {
-        // A send fails only when the parsing thread panicked: its join reports that.
-        let _ = tx.send(batch);
-    }
+    // A send fails only when the parsing thread panicked: its join reports that.
+    tx.finish();
     Ok(Reading {
         form: reader.form().map(|f| f.name()),
         records: reader.records(),
@@ -575,7 +549,7 @@ mod tests {
             ));
         }
         dump.push_str("/c/users/v: not json\n");
-        assert!(dump.len() > 2 * BATCH_BYTES);
+        assert!(dump.len() > 2 * crate::dump::batch::BATCH_BYTES);
         let i = inspect(dump.as_bytes()).unwrap();
         let tables = &i.tenants[0].databases[0].tables;
         assert_eq!(tables.len(), 2001);

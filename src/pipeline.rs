@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::panic;
-use std::sync::mpsc;
 use std::thread::{self, ScopedJoinHandle};
 
+use crate::dump::batch::{batch_channel, BatchSender, Item};
 use crate::dump::{fingerprint, scan_records, DumpReader, Key, KeyKind, Record};
 use crate::error::{Error, Hint, InputError, Result};
 use crate::filter::{rename_cluster, Filter};
@@ -168,7 +168,7 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
     observer: &mut dyn Observer,
     index: &mut FirstPass<'_>,
 ) -> Result<Summary> {
-    let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
+    let (tx, rx) = batch_channel();
     let each_dropped = observer.wants_dropped();
     let reading = scope.spawn(move || read_records(input, opts, each_dropped, tx));
     let mut run = Run {
@@ -184,14 +184,13 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
     };
     // On an error here, dropping `rx` stops the reading thread at its next batch.
     for batch in rx {
-        for item in &batch.items {
-            let key = &batch.text[item.key.clone()];
-            match item.fate {
-                Fate::Convert { ref value, offset } => run.record(Record {
+        for (item, key, value) in batch.iter() {
+            match item.meta {
+                Fate::Convert { offset } => run.record(Record {
                     line: item.line,
                     offset,
                     key,
-                    value: &batch.text[value.clone()],
+                    value,
                 })?,
                 Fate::Dropped {
                     kind,
@@ -221,27 +220,10 @@ fn convert<'s, R: Read + Send + 's, W: Write>(
     Ok(summary)
 }
 
-/// Batches waiting between the reading and the converting thread.
-const QUEUE: usize = 4;
-/// A batch is sent when its text reaches this size, or its items this number.
-const BATCH_BYTES: usize = 1 << 20;
-const BATCH_ITEMS: usize = 1 << 14;
-
-/// Records read, as ranges of one text.
-struct Batch {
-    text: String,
-    items: Vec<Item>,
-}
-
-struct Item {
-    line: u64,
-    key: Range<usize>,
-    fate: Fate,
-}
-
+/// What the reading thread decided about a record.
 enum Fate {
-    /// For the converting thread's rules (the value is in the batch).
-    Convert { value: Range<usize>, offset: u64 },
+    /// For the converting thread's rules (key and value are in the batch).
+    Convert { offset: u64 },
     /// Dropped by the reading thread, by a target-independent rule or the filter.
     /// `count` records in a row (more than one only when the observer does not want each
     /// dropped record: then the key is left out).
@@ -250,6 +232,17 @@ enum Fate {
         rule: &'static str,
         count: u64,
     },
+}
+
+impl Fate {
+    /// One record dropped by `rule`.
+    fn dropped(kind: &KeyKind<'_>, rule: &'static str) -> Self {
+        Fate::Dropped {
+            kind: kind.name(),
+            rule,
+            count: 1,
+        }
+    }
 }
 
 /// What the reading thread learns about the whole input.
@@ -268,14 +261,9 @@ fn read_records<R: Read>(
     input: R,
     opts: &TransformOptions,
     each_dropped: bool,
-    tx: mpsc::SyncSender<Batch>,
+    mut tx: BatchSender<Fate>,
 ) -> Result<ReadStats> {
     let mut reader = DumpReader::new(HashingReader::new(input, opts.checksums));
-    let new_batch = || Batch {
-        text: String::with_capacity(BATCH_BYTES + (64 << 10)),
-        items: Vec::new(),
-    };
-    let mut batch = new_batch();
     let mut prev_key = String::new();
     let mut prev_line = 0;
     let outcome = loop {
@@ -301,11 +289,12 @@ fn read_records<R: Read>(
         let kind = Key::parse(rec.key).kind;
         let dropped =
             drop_rule(&kind).or_else(|| (!opts.filter.selects(&kind)).then_some("drop.filtered"));
+        let batch = tx.batch();
         match (dropped, each_dropped) {
             // Without a report: one more of the run the last item counts, or a new run.
-            (Some(rule), false) => match batch.items.last_mut() {
+            (Some(rule), false) => match batch.last_mut() {
                 Some(Item {
-                    fate:
+                    meta:
                         Fate::Dropped {
                             kind: k,
                             rule: r,
@@ -313,51 +302,20 @@ fn read_records<R: Read>(
                         },
                     ..
                 }) if (*k, *r) == (kind.name(), rule) => *count += 1,
-                _ => batch.items.push(Item {
-                    line: rec.line,
-                    key: 0..0,
-                    fate: Fate::Dropped {
-                        kind: kind.name(),
-                        rule,
-                        count: 1,
-                    },
-                }),
+                _ => batch.push(rec.line, "", "", Fate::dropped(&kind, rule)),
             },
-            _ => {
-                let start = batch.text.len();
-                batch.text.push_str(rec.key);
-                let key = start..batch.text.len();
-                let fate = match dropped {
-                    Some(rule) => Fate::Dropped {
-                        kind: kind.name(),
-                        rule,
-                        count: 1,
-                    },
-                    None => {
-                        batch.text.push_str(rec.value);
-                        Fate::Convert {
-                            value: key.end..batch.text.len(),
-                            offset: rec.offset,
-                        }
-                    }
-                };
-                batch.items.push(Item {
-                    line: rec.line,
-                    key,
-                    fate,
-                });
+            (Some(rule), true) => batch.push(rec.line, rec.key, "", Fate::dropped(&kind, rule)),
+            (None, _) => {
+                let fate = Fate::Convert { offset: rec.offset };
+                batch.push(rec.line, rec.key, rec.value, fate);
             }
         }
-        if (batch.text.len() >= BATCH_BYTES || batch.items.len() >= BATCH_ITEMS)
-            && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
-        {
+        if !tx.send_if_full() {
             break Ok(());
         }
     };
     // What was read before an error is converted first: its errors come first.
-    if !batch.items.is_empty() {
-        let _ = tx.send(batch);
-    }
+    tx.finish();
     outcome?;
     let stats = ReadStats {
         form: reader.form().map(|f| f.name()),
