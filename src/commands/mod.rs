@@ -11,6 +11,7 @@ pub mod diff;
 pub mod fetch;
 pub mod inspect;
 pub mod restore;
+pub mod s3;
 pub mod tables;
 pub mod transform;
 pub mod upgrade;
