@@ -36,7 +36,7 @@ enum Command {
     CopyPlan(commands::copy_plan::CopyPlanArgs),
     /// Copy every table's rows from the old data node to the new one and compare counts.
     #[command(after_help = EXIT_CODES)]
-    Copy(commands::copy::CopyArgs),
+    Copy(Box<commands::copy::CopyArgs>),
     /// Download a dump from a meta service (GET /dump or /debug), checked and saved atomically.
     #[command(after_help = EXIT_CODES)]
     Fetch(commands::fetch::FetchArgs),
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         Command::Transform(args) => commands::transform::run(args),
         Command::Tables(args) => commands::tables::run(args),
         Command::CopyPlan(args) => commands::copy_plan::run(args),
-        Command::Copy(args) => commands::copy::run(args),
+        Command::Copy(args) => commands::copy::run(*args),
         Command::Fetch(args) => commands::fetch::run(args),
         Command::Restore(args) => commands::restore::run(args),
         Command::Check(args) => commands::check::run(args),

@@ -555,6 +555,95 @@ fn dry_run_prints_the_statements_and_sends_nothing() {
     assert!(old.requests().is_empty() && new.requests().is_empty());
 }
 
+/// `copy --dry-run` to an `s3://` location: `args` added, `env` the only environment.
+fn s3_dry_run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::cargo_bin("cnosdb-migrate").unwrap();
+    cmd.args(["copy", DUMP, "--dry-run", "--include-tenant", "t1"])
+        .args(["--from", "http://old:8902", "--to", "http://new:8902"])
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn an_s3_location_needs_a_region_and_keys_and_never_shows_them() {
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "AKIDSHOWN"),
+        ("AWS_SECRET_ACCESS_KEY", "SECRETSHOWN"),
+    ];
+    let dir = [
+        "--dir",
+        "s3://bkt/pre",
+        "--s3-endpoint",
+        "http://minio:9000",
+    ];
+    let out = s3_dry_run(&[&dir[..], &["--s3-region", "eu-1"]].concat(), &keys);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains(
+            "CONNECTION = (region = 'eu-1', access_key_id = '***', secret_key = '***', \
+             endpoint_url = 'http://minio:9000', virtual_hosted_style = false)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("COPY INTO 's3://bkt/pre/t1/"), "{text}");
+    assert!(
+        !text.contains("SHOWN") && !stderr(&out).contains("SHOWN"),
+        "{text}"
+    );
+
+    // The region from the environment; the keys from a profile file.
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("credentials");
+    std::fs::write(
+        &file,
+        "[mig]\naws_access_key_id = PROFILEKEY\naws_secret_access_key = x\naws_session_token = t\n",
+    )
+    .unwrap();
+    let env = [
+        ("AWS_REGION", "r1"),
+        ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+    ];
+    let out = s3_dry_run(&[&dir[..], &["--s3-profile", "mig"]].concat(), &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out)
+        .contains("region = 'r1', access_key_id = '***', secret_key = '***', token = '***'"));
+    assert!(!stdout(&out).contains("PROFILEKEY"));
+
+    // No region, no keys, an unknown profile, s3 options for a file:// directory: usage errors.
+    for (args, env, says) in [
+        (&dir[..], &keys[..], "--s3-region"),
+        (
+            &[&dir[..], &["--s3-region", "r"]].concat()[..],
+            &[][..],
+            "AWS_ACCESS_KEY_ID",
+        ),
+        (
+            &[&dir[..], &["--s3-region", "r", "--s3-profile", "none"]].concat()[..],
+            &env[..],
+            "no [none] section",
+        ),
+        (
+            &["--dir", "file:///c", "--s3-region", "r"][..],
+            &keys[..],
+            "are for --dir s3://",
+        ),
+    ] {
+        let out = s3_dry_run(args, env);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    let out = Command::cargo_bin("cnosdb-migrate")
+        .unwrap()
+        .args(["copy-plan", DUMP, "--dir", "s3://bkt/x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("would hold the object store's keys"));
+}
+
 #[test]
 fn unreachable_node_and_bad_arguments() {
     let (old, _new) = nodes(NodeConfig::default(), NodeConfig::default());

@@ -4,205 +4,20 @@
 //! killed midway and run again ends the same, with no chunk imported from two exports; a
 //! `--since` pass after more writes brings the new cluster level again.
 
+#[path = "support/chunked.rs"]
+mod chunked;
 #[path = "support/cnosdb.rs"]
 mod cnosdb;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use cnosdb::{p, tool_ok, Server, SOURCE};
-use sha2::{Digest, Sha256};
+use chunked::{check_ledger, contents, copy_cmd, now_ms, run_ok, source, target, write_rows};
+use cnosdb::{p, tool_ok, Server};
 
-/// `(database, table, tags)` of the source's tables.
-const TABLES: [(&str, &str, &[&str]); 3] = [
-    ("hist", "cpu", &["host"]),
-    ("hist", "mem", &["host", "rack"]),
-    ("nano", "net", &["dev"]),
-];
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Writes rows every `step_ms` from `from_ms` for `n` steps into each table.
-fn write_rows(s: &Server, from_ms: i64, step_ms: i64, n: i64) {
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-        let (mut cpu, mut mem, mut net) = (String::new(), String::new(), String::new());
-        for &i in chunk {
-            let t = from_ms + i * step_ms;
-            for h in 0..3 {
-                cpu.push_str(&format!("cpu,host=h{h} usage={}.5,n={i}i {t}\n", i % 97));
-            }
-            if i % 2 == 0 {
-                mem.push_str(&format!(
-                    "mem,host=h{},rack=r{} free={}i {t}\n",
-                    i % 5,
-                    i % 3,
-                    i * 7
-                ));
-            }
-            net.push_str(&format!(
-                "net,dev=eth{} rx={}i {}\n",
-                i % 2,
-                i,
-                t * 1_000_000 + 17
-            ));
-        }
-        s.write_lines("cnosdb", "hist", "ms", &cpu);
-        s.write_lines("cnosdb", "hist", "ms", &mem);
-        s.write_lines("cnosdb", "nano", "ns", &net);
-    }
-}
-
-/// Per table: count, min and max time, and the SHA-256 of every row ordered by time and tags.
-fn contents(s: &Server) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (db, table, tags) in TABLES {
-        let stats = s.must(
-            "cnosdb",
-            db,
-            &format!("SELECT count(*), min(time), max(time) FROM {table}"),
-        );
-        let order = std::iter::once("time")
-            .chain(tags.iter().copied())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = s.must(
-            "cnosdb",
-            db,
-            &format!("SELECT * FROM {table} ORDER BY {order}"),
-        );
-        let hash: String = Sha256::digest(rows.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let stats = stats.lines().nth(1).unwrap_or("").to_string();
-        let n = rows.lines().count().saturating_sub(1);
-        out.insert(
-            format!("{db}.{table}"),
-            format!("{stats} rows={n} sha256={hash}"),
-        );
-    }
-    out
-}
-
-/// The source: three tables over 12 days of one-day buckets (ms and ns databases).
-fn source() -> Server {
-    let s = Server::start(SOURCE);
-    s.must(
-        "cnosdb",
-        "public",
-        "CREATE DATABASE hist WITH PRECISION 'MS' TTL '3650d' VNODE_DURATION '1d'",
-    );
-    s.must(
-        "cnosdb",
-        "public",
-        "CREATE DATABASE nano WITH TTL '3650d' VNODE_DURATION '1d'",
-    );
-    let start = now_ms() - 12 * 86_400_000;
-    // Every 15 minutes for 12 days: 1152 steps, 3456 cpu rows.
-    write_rows(&s, start, 900_000, 1152);
-    // 2.3.5.4 may lose the last second of writes; the dump is read after they settle.
-    std::thread::sleep(Duration::from_secs(3));
-    s
-}
-
-/// A fresh newest 2.4.x with the source's meta restored.
-fn target(dump: &Path, work: &Path) -> Server {
-    let release = cnosdb::targets().pop().unwrap();
-    let t = Server::start(&release);
-    let fresh = work.join(format!("fresh-{}.txt", t.meta_port()));
-    let ready = work.join(format!("ready-{}.txt", t.meta_port()));
-    tool_ok(&["fetch", "-q", &t.meta_url(), "-o", p(&fresh)]);
-    tool_ok(&[
-        "transform",
-        "-q",
-        "--target-from",
-        p(&fresh),
-        p(dump),
-        "-o",
-        p(&ready),
-    ]);
-    let target = cnosdb::tool_target(&release);
-    tool_ok(&[
-        "restore",
-        "-q",
-        &t.meta_url(),
-        p(&ready),
-        "--target",
-        target,
-    ]);
-    t
-}
-
-fn copy_cmd(dump: &Path, src: &Server, dst: &Server, stage: &Path, ledger: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
-    c.args([
-        "copy",
-        "-q",
-        p(dump),
-        "--from",
-        &src.http_url(),
-        "--to",
-        &dst.http_url(),
-    ])
-    .args([
-        "--dir",
-        &format!("file://{}", p(stage)),
-        "--state",
-        p(ledger),
-    ])
-    .args(["--password-env", "PW", "--chunk-rows", "400"])
-    .env("PW", "");
-    c
-}
-
-fn run_ok(mut c: Command) -> String {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "copy exited {:?}:\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ledger_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Every chunk verified exactly once; no staging location exported twice; returns the
-/// chunks.
-fn check_ledger(path: &Path) -> BTreeSet<String> {
-    let lines = ledger_lines(path);
-    let mut verified = BTreeMap::<String, usize>::new();
-    let mut exported = BTreeMap::<String, usize>::new();
-    for l in &lines {
-        let chunk = format!("{}.{}:{}", l["database"], l["table"], l["chunk"]);
-        match l["step"].as_str().unwrap() {
-            "verified" => *verified.entry(chunk).or_default() += 1,
-            "exported" => {
-                *exported
-                    .entry(l["location"].as_str().unwrap().to_string())
-                    .or_default() += 1
-            }
-            _ => {}
-        }
-    }
-    assert!(verified.values().all(|&n| n == 1), "{verified:?}");
-    assert!(exported.values().all(|&n| n == 1), "{exported:?}");
-    verified.into_keys().collect()
+fn file_dir(stage: &Path) -> String {
+    format!("file://{}", p(stage))
 }
 
 #[test]
@@ -211,7 +26,7 @@ fn chunked_copy_killed_resumed_and_caught_up() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let src = source();
+    let src = source(900_000);
     let dump = work.path().join("source.debug.txt");
     tool_ok(&[
         "fetch",
@@ -227,7 +42,13 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     let mut dst = target(&dump, work.path());
     let ledger = work.path().join("ledger.jsonl");
     let report = work.path().join("report.jsonl");
-    let mut c = copy_cmd(&dump, &src, &dst, &work.path().join("stage"), &ledger);
+    let mut c = copy_cmd(
+        &dump,
+        &src,
+        &dst,
+        &file_dir(&work.path().join("stage")),
+        &ledger,
+    );
     c.args(["--report", p(&report)]);
     run_ok(c);
     assert_eq!(contents(&dst), want);
@@ -248,7 +69,7 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     let dst2 = target(&dump, work.path());
     let ledger2 = work.path().join("ledger2.jsonl");
     let stage2 = work.path().join("stage2");
-    let mut c = copy_cmd(&dump, &src, &dst2, &stage2, &ledger2);
+    let mut c = copy_cmd(&dump, &src, &dst2, &file_dir(&stage2), &ledger2);
     c.args(["--parallel", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -273,7 +94,7 @@ fn chunked_copy_killed_resumed_and_caught_up() {
         cut.len()
     );
     eprintln!("killed after {} of {} chunks", cut.len(), chunks.len());
-    run_ok(copy_cmd(&dump, &src, &dst2, &stage2, &ledger2));
+    run_ok(copy_cmd(&dump, &src, &dst2, &file_dir(&stage2), &ledger2));
     assert_eq!(contents(&dst2), want);
     assert_eq!(check_ledger(&ledger2), chunks);
 
@@ -283,7 +104,13 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     std::thread::sleep(Duration::from_secs(3));
     let later = contents(&src);
     assert_ne!(later, want);
-    let mut c = copy_cmd(&dump, &src, &dst, &work.path().join("stage"), &ledger);
+    let mut c = copy_cmd(
+        &dump,
+        &src,
+        &dst,
+        &file_dir(&work.path().join("stage")),
+        &ledger,
+    );
     c.args(["--since", &(since_ms * 1_000_000).to_string()]);
     run_ok(c);
     assert_eq!(contents(&dst), later);

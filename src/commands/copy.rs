@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::copy_compare::{comparison_table, comparison_totals, write_comparisons, VerifyLevel};
-use super::copy_plan::{plan, Selection};
+use super::copy_plan::{plan, Format, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
 use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
 use cnosdb_migrate::copy::ledger::{self, Ledger};
@@ -18,7 +18,7 @@ use cnosdb_migrate::copy::{copy_rows, CopyConfig, Nodes, TablePlan};
 use cnosdb_migrate::error::{Error, Result, EXIT_OK, EXIT_REMOTE};
 use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
-use cnosdb_migrate::tables::sql::{CopyDir, FileFormat};
+use cnosdb_migrate::tables::sql::CopyDir;
 use cnosdb_migrate::tables::time::parse_timestamp;
 
 /// Arguments of `copy`.
@@ -32,13 +32,16 @@ pub struct CopyArgs {
     /// The new (2.4) data node's HTTP address, e.g. http://new:8902.
     #[arg(long, value_name = "URL")]
     pub to: String,
-    /// Directory URL both data nodes can reach (file:///path); each table gets
+    /// Staging location both data nodes can reach: a shared directory (file:///path) or an
+    /// object store (s3://bucket/prefix, see --s3-*); each table gets
     /// <dir>/<tenant>/<db>/<table>.
     #[arg(long, value_name = "URL", required_unless_present = "verify_only")]
     pub dir: Option<String>,
+    #[command(flatten)]
+    pub s3: super::s3::S3Args,
     /// File format of the copied rows.
     #[arg(long, value_enum, default_value_t)]
-    pub format: FileFormat,
+    pub format: Format,
     /// User for Basic auth on both nodes.
     #[arg(long, default_value = "root")]
     pub user: String,
@@ -132,6 +135,8 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     // A comparison sends no COPY INTO: the staging directory only names the plan's locations.
     let dir = args.dir.as_deref().unwrap_or("file:///unused");
     let dir = CopyDir::parse(dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    let dir = args.s3.connect(dir)?;
+    let format = args.format.into();
     if args.state.as_deref().is_some_and(|p| is_stdout(Some(p))) {
         return Err(Error::Usage("--state needs a file path".into()));
     }
@@ -141,7 +146,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     let mut to = SqlNode::new(&args.to, timeout).map_err(|e| Error::Usage(format!("--to: {e}")))?;
 
     super::term::notice_stdin(args.input.as_deref(), "the dump");
-    let tables = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
+    let tables = plan(args.input.as_deref(), &args.selection, &dir, format)?;
     let options = PlanOptions {
         chunk_rows: args.chunk_rows,
         since_ns: args.since,
@@ -162,7 +167,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
             Some(path) => ledger::read(path, to.url())?,
             None => Default::default(),
         };
-        print_dry_run(&chunked, &progress, &from, &to, args.format)?;
+        print_dry_run(&chunked, &progress, (&from, &to), format, dir.connection())?;
         return Ok(EXIT_OK);
     }
     let nodes = Nodes {
@@ -173,12 +178,16 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         return verify_only(&args, &chunked, nodes);
     }
     check_schemas(&chunked, nodes)?;
+    if let Some(conn) = dir.connection() {
+        say!("cnosdb-migrate: {}", super::s3::history_warning(conn));
+    }
     let mut ledger = match &args.state {
         Some(path) => Some(Ledger::open(path, to.url())?),
         None => None,
     };
     let config = CopyConfig {
-        format: args.format,
+        format,
+        connection: dir.connection().cloned(),
         parallel: usize::from(args.parallel),
         retries: args.retries,
         backoff: Duration::from_millis(500),

@@ -4,14 +4,37 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, open_rereadable_input, Output};
 use cnosdb_migrate::source::Rereadable as _;
 use cnosdb_migrate::tables::chunks::{read_layouts, DbKey, DbLayout};
+use cnosdb_migrate::tables::s3::S3Connection;
 use cnosdb_migrate::tables::sql::{export_statement, import_statement, CopyDir, FileFormat};
 use cnosdb_migrate::tables::{read_tables, TableInfo};
+
+/// `--format`: the file format rows travel in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Typed, compressed; the default.
+    #[default]
+    Parquet,
+    /// Comma separated, with a header line.
+    Csv,
+    /// JSON records.
+    Json,
+}
+
+impl From<Format> for FileFormat {
+    fn from(f: Format) -> FileFormat {
+        match f {
+            Format::Parquet => FileFormat::Parquet,
+            Format::Csv => FileFormat::Csv,
+            Format::Json => FileFormat::Json,
+        }
+    }
+}
 
 /// Which tables a copy takes: tenant/database filters, table filters, system databases.
 #[derive(Debug, Clone, Default, Args)]
@@ -108,9 +131,11 @@ pub fn plan(
         let url = dir
             .table_url(&info)
             .map_err(|m| InputError::at(info.line, m))?;
+        // Statements to show: an object store's secrets masked.
+        let shown = dir.connection().map(S3Connection::masked);
         plan.copy.push(PlannedTable {
-            export_sql: export_statement(&url, &info, format),
-            import_sql: import_statement(&url, &info, format),
+            export_sql: export_statement(&url, &info, format, shown.as_ref()),
+            import_sql: import_statement(&url, &info, format, shown.as_ref()),
             url,
             info,
         });
@@ -139,7 +164,7 @@ pub struct CopyPlanArgs {
     pub dir: String,
     /// File format of the copied rows.
     #[arg(long, value_enum, default_value_t)]
-    pub format: FileFormat,
+    pub format: Format,
     /// Write export.sql and import.sql into this directory (created if missing); `-` or
     /// absent: both are printed to stdout, export first.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
@@ -161,8 +186,20 @@ enum Side {
 /// Runs `copy-plan`.
 pub fn run(args: CopyPlanArgs) -> Result<u8> {
     let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    if dir.is_object_store() {
+        return Err(Error::Usage(format!(
+            "--dir {}: copy-plan writes scripts, which would hold the object store's keys; \
+             stage through an object store with `cnosdb-migrate copy`",
+            dir.as_str()
+        )));
+    }
     super::term::notice_stdin(args.input.as_deref(), "the dump");
-    let plan = plan(args.input.as_deref(), &args.selection, &dir, args.format)?;
+    let plan = plan(
+        args.input.as_deref(),
+        &args.selection,
+        &dir,
+        args.format.into(),
+    )?;
     let export = script(&plan, dir.as_str(), Side::Export)?;
     let import = script(&plan, dir.as_str(), Side::Import)?;
     match args.output_dir.as_deref().filter(|d| !is_stdout(Some(d))) {

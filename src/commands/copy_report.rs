@@ -21,6 +21,7 @@ use cnosdb_migrate::output::Output;
 use cnosdb_migrate::remote::sql::SqlNode;
 use cnosdb_migrate::tables::chunks::Chunk;
 use cnosdb_migrate::tables::printable;
+use cnosdb_migrate::tables::s3::S3Connection;
 use cnosdb_migrate::tables::sql::{
     count_statement, export_chunk_statement, import_statement, FileFormat,
 };
@@ -121,14 +122,17 @@ fn key(t: &TablePlan, c: &PlannedChunk) -> ChunkKey {
     )
 }
 
-/// Prints each table's chunks, what the ledger says of them and the statements a run sends.
+/// Prints each table's chunks, what the ledger says of them and the statements a run sends
+/// (an object store's secrets masked).
 pub fn print_dry_run(
     plan: &[TablePlan],
     ledger: &HashMap<ChunkKey, Progress>,
-    from: &SqlNode,
-    to: &SqlNode,
+    (from, to): (&SqlNode, &SqlNode),
     format: FileFormat,
+    conn: Option<&S3Connection>,
 ) -> Result<()> {
+    let masked = conn.map(S3Connection::masked);
+    let conn = masked.as_ref();
     let mut text = String::new();
     for t in plan {
         let i = &t.info;
@@ -166,7 +170,7 @@ pub fn print_dry_run(
                     text.push_str(&format!(
                         "-- POST {}\n{}\n",
                         from.endpoint(&i.tenant, &i.database),
-                        export_chunk_statement(&location, i, &c.chunk, format)
+                        export_chunk_statement(&location, i, &c.chunk, format, conn)
                     ));
                     location
                 }
@@ -174,7 +178,7 @@ pub fn print_dry_run(
             let endpoint = to.endpoint(&i.tenant, &i.database);
             text.push_str(&format!(
                 "-- POST {endpoint}\n{}\n-- POST {endpoint}\n{};\n",
-                import_statement(&location, i, format),
+                import_statement(&location, i, format, conn),
                 count_statement(i, &c.chunk)
             ));
         }

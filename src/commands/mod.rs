@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod inspect;
 pub mod progress;
 pub mod restore;
+pub mod s3;
 pub mod tables;
 pub mod transform;
 pub mod upgrade;

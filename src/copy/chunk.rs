@@ -207,7 +207,7 @@ fn run_steps(ctx: &Ctx<'_>, job: &Job<'_>, mut next: Next, out: &mut ChunkOutcom
                 error,
                 then,
             } => {
-                let message = failure(job, node, &sql, &error);
+                let message = ctx.config.shown(&failure(job, node, &sql, &error));
                 if !error.is_transient() || retries >= ctx.config.retries {
                     out.status = ChunkStatus::Failed;
                     out.error = Some(message);
@@ -252,7 +252,8 @@ fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome
         Some(run) => format!("{}/{}-{attempt}-{run}", job.table.url, job.key.3),
     };
     ctx.record(&job.key, attempt, Step::Planned, &location, None);
-    let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format);
+    let conn = ctx.config.connection.as_ref();
+    let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format, conn);
     let from = ctx.nodes.from;
     match from.copy_rows(&info.tenant, &info.database, &sql) {
         Ok(0) => {
@@ -272,7 +273,7 @@ fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome
         }
         Err(error) => Flow::Failed {
             node: from,
-            sql,
+            sql: ctx.config.shown(&sql),
             error,
             then: Next::Export {
                 attempt: attempt + 1,
@@ -290,7 +291,8 @@ fn import<'n>(
     out: &mut ChunkOutcome,
 ) -> Flow<'n> {
     let info = &job.table.info;
-    let sql = import_statement(&location, info, ctx.config.format);
+    let conn = ctx.config.connection.as_ref();
+    let sql = import_statement(&location, info, ctx.config.format, conn);
     let to = ctx.nodes.to;
     match to.copy_rows(&info.tenant, &info.database, &sql) {
         Ok(imported) => {
@@ -305,7 +307,7 @@ fn import<'n>(
         }
         Err(error) => Flow::Failed {
             node: to,
-            sql,
+            sql: ctx.config.shown(&sql),
             error,
             then: Next::Import {
                 attempt,

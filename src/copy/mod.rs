@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::remote::sql::SqlNode;
 use crate::tables::chunks::Chunk;
+use crate::tables::s3::S3Connection;
 use crate::tables::sql::FileFormat;
 use crate::tables::TableInfo;
 use ledger::Ledger;
@@ -53,6 +54,9 @@ pub struct PlannedChunk {
 pub struct CopyConfig {
     /// File format of the staged rows.
     pub format: FileFormat,
+    /// The object store's connection when the staging location is `s3://`; its secrets are
+    /// masked in every message and outcome.
+    pub connection: Option<S3Connection>,
     /// Chunks in flight at once (at least 1).
     pub parallel: usize,
     /// Times a statement failing with a transient error (no answer, 5xx) is tried again
@@ -62,6 +66,15 @@ pub struct CopyConfig {
     pub backoff: Duration,
     /// Also copy chunks older than the TTL (the new node refuses such rows).
     pub include_expired: bool,
+}
+
+impl CopyConfig {
+    /// `text` (a statement, a message) with the connection's secrets masked.
+    fn shown(&self, text: &str) -> String {
+        self.connection
+            .as_ref()
+            .map_or_else(|| text.to_string(), |c| c.mask(text))
+    }
 }
 
 /// The two data nodes.

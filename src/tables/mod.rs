@@ -1,9 +1,11 @@
 //! The tables a dump lists, and the SQL that copies their rows (spec sections 4.3, 7, 8).
 //!
 //! [`read_tables`] streams a dump and keeps one small [`TableInfo`] per table record; the
-//! [`sql`] submodule quotes names and writes the `COPY INTO` statements.
+//! [`sql`] submodule quotes names and writes the `COPY INTO` statements, [`s3`] their
+//! connection to an object store.
 
 pub mod chunks;
+pub mod s3;
 pub mod sql;
 pub mod time;
 

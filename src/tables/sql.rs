@@ -2,13 +2,12 @@
 
 use std::fmt::Write as _;
 
-use clap::ValueEnum;
-
 use super::chunks::Chunk;
+use super::s3::{parse_s3_url, S3Connection};
 use super::TableInfo;
 
 /// The file format rows travel in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FileFormat {
     /// Typed, compressed; the default.
     #[default]
@@ -41,19 +40,29 @@ pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// The `file://` directory under which each table gets `<tenant>/<db>/<table>`.
+/// The staging location under which each table gets `<tenant>/<db>/<table>`: a `file://`
+/// directory (on the data nodes' shared disk) or an `s3://bucket/prefix` with its connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyDir {
     base: String,
+    connection: Option<S3Connection>,
 }
 
 impl CopyDir {
-    /// Checks a `--dir` URL: `file:///absolute/path` (a trailing `/` is dropped).
+    /// Checks a staging URL: `file:///absolute/path` or `s3://bucket/prefix` (a trailing `/`
+    /// is dropped). An `s3://` location needs [`CopyDir::with_connection`] before use.
     pub fn parse(url: &str) -> Result<CopyDir, String> {
+        if url.starts_with("s3://") {
+            return Ok(CopyDir {
+                base: parse_s3_url(url)?,
+                connection: None,
+            });
+        }
         let Some(path) = url.strip_prefix("file://") else {
             return Err(format!(
-                "`{url}` is not a file:// URL; give the directory as file:///absolute/path \
-                 (it is a path on the data nodes, not on this machine)"
+                "`{url}` is neither a file:// nor an s3:// URL; give a directory as \
+                 file:///absolute/path (a path on the data nodes, not on this machine) or a \
+                 bucket as s3://bucket/prefix"
             ));
         };
         if !path.starts_with('/') {
@@ -75,7 +84,24 @@ impl CopyDir {
         }
         Ok(CopyDir {
             base: format!("file://{path}"),
+            connection: None,
         })
+    }
+
+    /// True for an `s3://` location.
+    pub fn is_object_store(&self) -> bool {
+        self.base.starts_with("s3://")
+    }
+
+    /// The location with the connection the data nodes reach it with.
+    pub fn with_connection(mut self, connection: S3Connection) -> CopyDir {
+        self.connection = Some(connection);
+        self
+    }
+
+    /// The object store's connection, when there is one.
+    pub fn connection(&self) -> Option<&S3Connection> {
+        self.connection.as_ref()
     }
 
     /// The directory URL, without a trailing `/`.
@@ -116,22 +142,40 @@ pub fn percent_encode(text: &str) -> String {
 
 /// `COPY INTO '<dir>/<t>/<db>/<table>' FROM "<table>" FILE_FORMAT = (…)`: run on the old node
 /// with the table's tenant and database selected. The path has no trailing `/`.
-pub fn export_statement(url: &str, table: &TableInfo, format: FileFormat) -> String {
+/// `conn` adds its `CONNECTION = (…)` clause (an `s3://` location).
+pub fn export_statement(
+    url: &str,
+    table: &TableInfo,
+    format: FileFormat,
+    conn: Option<&S3Connection>,
+) -> String {
     format!(
-        "COPY INTO {} FROM {} {};",
+        "COPY INTO {} FROM {}{} {};",
         quote_literal(url),
         quote_ident(&table.table),
+        clause(conn),
         format.clause()
     )
 }
 
+fn clause(conn: Option<&S3Connection>) -> String {
+    conn.map(S3Connection::clause).unwrap_or_default()
+}
+
 /// `COPY INTO "<table>" FROM '<dir>/<t>/<db>/<table>/' FILE_FORMAT = (…)`: run on the new node;
-/// the source path ends with `/` (CnosDB reads a directory only then).
-pub fn import_statement(url: &str, table: &TableInfo, format: FileFormat) -> String {
+/// the source path ends with `/` (CnosDB reads a directory only then); `conn` as for
+/// [`export_statement`].
+pub fn import_statement(
+    url: &str,
+    table: &TableInfo,
+    format: FileFormat,
+    conn: Option<&S3Connection>,
+) -> String {
     format!(
-        "COPY INTO {} FROM {} {};",
+        "COPY INTO {} FROM {}{} {};",
         quote_ident(&table.table),
         quote_literal(&format!("{url}/")),
+        clause(conn),
         format.clause()
     )
 }
@@ -144,13 +188,15 @@ pub fn export_chunk_statement(
     table: &TableInfo,
     chunk: &Chunk,
     format: FileFormat,
+    conn: Option<&S3Connection>,
 ) -> String {
     match chunk.predicate() {
-        None => export_statement(location, table, format),
+        None => export_statement(location, table, format, conn),
         Some(p) => format!(
-            "COPY INTO {} FROM (SELECT * FROM {} WHERE {p}) {};",
+            "COPY INTO {} FROM (SELECT * FROM {} WHERE {p}){} {};",
             quote_literal(location.trim_end_matches('/')),
             quote_ident(&table.table),
+            clause(conn),
             format.clause()
         ),
     }
@@ -197,21 +243,21 @@ mod tests {
         let url = dir.table_url(&t).unwrap();
         assert_eq!(url, "file:///data/copy/t%201/db/o%27k%20%22x%22%2F%25");
         assert_eq!(
-            export_statement(&url, &t, FileFormat::Parquet),
+            export_statement(&url, &t, FileFormat::Parquet, None),
             format!(r#"COPY INTO '{url}' FROM "o'k ""x""/%" FILE_FORMAT = (TYPE = 'PARQUET');"#)
         );
         assert_eq!(
-            import_statement("file:///d/t/db/o'k", &t, FileFormat::Json),
+            import_statement("file:///d/t/db/o'k", &t, FileFormat::Json, None),
             r#"COPY INTO "o'k ""x""/%" FROM 'file:///d/t/db/o''k/' FILE_FORMAT = (TYPE = 'JSON');"#
         );
-        assert!(import_statement("u", &t, FileFormat::Csv).ends_with("WITH_HEADER = true);"));
+        assert!(import_statement("u", &t, FileFormat::Csv, None).ends_with("WITH_HEADER = true);"));
         assert!(dir.table_url(&table("t", "..", "x")).is_err());
         let c = Chunk {
             start: Some(5),
             end: Some(9),
         };
         assert_eq!(
-            export_chunk_statement("file:///d/c/", &t, &c, FileFormat::Parquet),
+            export_chunk_statement("file:///d/c/", &t, &c, FileFormat::Parquet, None),
             r#"COPY INTO 'file:///d/c' FROM (SELECT * FROM "o'k ""x""/%" WHERE time >= 5 AND time < 9) FILE_FORMAT = (TYPE = 'PARQUET');"#
         );
         assert_eq!(
@@ -221,9 +267,45 @@ mod tests {
     }
 
     #[test]
+    fn an_object_store_location_carries_its_connection() {
+        use crate::tables::s3::Secret;
+        let conn = S3Connection {
+            region: "r".into(),
+            access_key_id: Secret::new("A"),
+            secret_key: Secret::new("S"),
+            token: None,
+            endpoint_url: None,
+            path_style: false,
+        };
+        let dir = CopyDir::parse("s3://bkt/pre/")
+            .unwrap()
+            .with_connection(conn);
+        let t = table("t", "db", "x");
+        let url = dir.table_url(&t).unwrap();
+        assert_eq!(url, "s3://bkt/pre/t/db/x");
+        let c = Chunk {
+            start: Some(5),
+            end: Some(9),
+        };
+        let conn = dir.connection();
+        assert_eq!(
+            export_chunk_statement(&url, &t, &c, FileFormat::Parquet, conn),
+            "COPY INTO 's3://bkt/pre/t/db/x' FROM (SELECT * FROM \"x\" WHERE time >= 5 AND \
+             time < 9) CONNECTION = (region = 'r', access_key_id = 'A', secret_key = 'S') \
+             FILE_FORMAT = (TYPE = 'PARQUET');"
+        );
+        assert_eq!(
+            import_statement(&url, &t, FileFormat::Parquet, conn),
+            "COPY INTO \"x\" FROM 's3://bkt/pre/t/db/x/' CONNECTION = (region = 'r', \
+             access_key_id = 'A', secret_key = 'S') FILE_FORMAT = (TYPE = 'PARQUET');"
+        );
+    }
+
+    #[test]
     fn dir_validation() {
         assert!(CopyDir::parse("/data").is_err());
-        assert!(CopyDir::parse("s3://bucket/x").is_err());
+        assert!(CopyDir::parse("s3://bucket/x").unwrap().is_object_store());
+        assert!(CopyDir::parse("gcs://bucket/x").is_err());
         assert!(CopyDir::parse("file://relative").is_err());
         assert!(CopyDir::parse("file:///").is_err());
         assert!(CopyDir::parse("file:///a?b").is_err());
