@@ -38,9 +38,13 @@ pub struct UpgradeArgs {
     /// Where every artifact and the journal go (created 0700; files 0600).
     #[arg(long, value_name = "DIR")]
     pub workdir: PathBuf,
-    /// Staging directory both data nodes reach, for the rows (file:///path).
+    /// Staging location both data nodes reach, for the rows: a shared directory
+    /// (file:///path) or an object store (s3://bucket/prefix, see --s3-*).
     #[arg(long, value_name = "URL")]
     pub dir: String,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub s3: super::s3::S3Args,
     /// User on both clusters.
     #[arg(long, default_value = "root")]
     pub user: String,
@@ -208,6 +212,7 @@ fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
         "copy" => copy_words(work, args)
             .into_iter()
             .chain(words(&["--progress-lines", "--dir", &args.dir]))
+            .chain(args.s3.words())
             .chain(words(&["--state", &p("copy.state")]))
             .chain(words(&["--report", &p("copy.report.jsonl")]))
             .collect(),
@@ -291,6 +296,7 @@ mod tests {
             to_sql: None,
             workdir: dir.path().join("w"),
             dir: "file:///s".into(),
+            s3: Default::default(),
             user: "root".into(),
             password_env: "PW".into(),
             to_password_env: None,

@@ -10,7 +10,8 @@ use super::workdir::Workdir;
 use super::{from_sql, to_sql, UpgradeArgs};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::read_tables;
-use cnosdb_migrate::tables::sql::quote_ident;
+use cnosdb_migrate::tables::s3::S3Connection;
+use cnosdb_migrate::tables::sql::{quote_ident, CopyDir};
 
 /// What the pre-flight asks the clusters, besides the steps it runs: the credentials on both
 /// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).
@@ -52,8 +53,18 @@ pub fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
             Err(e) => problems.push(format!("{side} data node {url}: {e}")),
         }
     }
-    if nodes.len() == 2 {
-        problems.extend(probe_staging(&args.dir, &nodes));
+    let staging = CopyDir::parse(&args.dir)
+        .map_err(|e| format!("--dir: {e}"))
+        .and_then(|dir| args.s3.connect(dir).map_err(|e| e.to_string()));
+    let staging = match staging {
+        Ok(dir) => Some(dir),
+        Err(e) => {
+            problems.push(format!("staging: {e}"));
+            None
+        }
+    };
+    if let (2, Some(staging)) = (nodes.len(), &staging) {
+        problems.extend(probe_staging(staging, &nodes));
         if let Some(local) = local_dir(&args.dir) {
             problems.extend(room(local, &work.path("old.txt"), &nodes[0].1));
         }
@@ -186,24 +197,30 @@ fn size(bytes: u64) -> String {
 /// query: nothing changes on either cluster). For a `file://` location this machine sees,
 /// both probes must land in it, which shows that both nodes reach the same directory; they
 /// are removed then.
-fn probe_staging(dir: &str, nodes: &[(&str, SqlNode)]) -> Vec<String> {
-    let base = dir.trim_end_matches('/');
+fn probe_staging(dir: &CopyDir, nodes: &[(&str, SqlNode)]) -> Vec<String> {
+    let (base, conn) = (dir.as_str().trim_end_matches('/'), dir.connection());
+    let dir = dir.as_str();
     let tag = format!(".cnosdb-migrate-probe-{}", std::process::id());
     let mut problems = Vec::new();
     for (side, node) in nodes {
         let at = format!("{base}/{tag}-{side}/");
         let sql = format!(
-            "COPY INTO '{}' FROM (SELECT 1 AS probe) FILE_FORMAT = (TYPE = 'CSV')",
-            at.replace('\'', "''")
+            "COPY INTO '{}' FROM (SELECT 1 AS probe){} FILE_FORMAT = (TYPE = 'CSV')",
+            at.replace('\'', "''"),
+            conn.map(S3Connection::clause).unwrap_or_default()
         );
         match node.copy_rows("cnosdb", "public", &sql) {
             Ok(1) => {}
             Ok(n) => problems.push(format!(
                 "staging {at}: the {side} node wrote {n} probe rows, not 1"
             )),
-            Err(e) => problems.push(format!(
-                "staging {at}: the {side} node cannot write there: {e}"
-            )),
+            Err(e) => {
+                let e = e.to_string();
+                let e = conn.map_or_else(|| e.clone(), |c| c.mask(&e));
+                problems.push(format!(
+                    "staging {at}: the {side} node cannot write there: {e}"
+                ))
+            }
         }
     }
     let Some(local) = base.strip_prefix("file://").map(Path::new) else {
