@@ -3,6 +3,7 @@
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Args;
@@ -12,8 +13,8 @@ use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
 use cnosdb_migrate::copy::ledger::{self, Ledger};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
-use cnosdb_migrate::copy::{copy_rows, CopyConfig, Nodes};
-use cnosdb_migrate::error::{Error, Result, EXIT_OK, EXIT_REMOTE};
+use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes};
+use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE};
 use cnosdb_migrate::output::is_stdout;
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::CopyDir;
@@ -174,6 +175,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
+        stop: super::interrupt::stop_flag(),
     };
     let watch = Watch::new(chunked.iter().map(|t| t.chunks.len()).sum(), args.quiet);
     let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
@@ -184,6 +186,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     }
     if let Some(path) = &args.report {
         write_report(path, &chunked, &outcome)?;
+    }
+    if config.stop.load(Ordering::SeqCst) {
+        return Ok(stopped(&outcome, args.state.is_some()));
     }
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
     if failed > 0 {
@@ -200,6 +205,21 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         return Ok(EXIT_REMOTE);
     }
     Ok(EXIT_OK)
+}
+
+/// What is said when the copy was stopped; its exit code.
+fn stopped(outcome: &CopyOutcome, ledger: bool) -> u8 {
+    let left = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    say!(
+        "cnosdb-migrate: stopped: {left} of {} chunks left to copy; {}",
+        outcome.chunks.len(),
+        if ledger {
+            "run the same command again (with the same --state) to go on where it stopped"
+        } else {
+            "without --state a rerun copies every chunk again: pass --state FILE next time"
+        }
+    );
+    EXIT_INTERRUPTED
 }
 
 /// The two nodes' credentials: the password from the environment, else from the terminal.

@@ -10,6 +10,7 @@ pub mod copy_report;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;
+pub mod interrupt;
 pub mod restore;
 pub mod s3;
 pub mod tables;
