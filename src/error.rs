@@ -13,6 +13,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_IO: u8 = 3;
 /// Exit code: a remote server failed, refused or answered something unexpected.
 pub const EXIT_REMOTE: u8 = 4;
+/// Exit code: stopped by SIGINT (Ctrl-C) or SIGTERM; a rerun goes on (128 + SIGINT, the
+/// shell's convention).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A problem with the input text, located at a line (and a byte offset where that helps).
 #[derive(Debug, Clone, PartialEq, Eq)]

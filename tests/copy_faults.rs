@@ -1,11 +1,12 @@
 //! `copy` against stand-in data nodes that fail the way a real server does only by accident:
-//! no answer within the time limit, an error status on one chunk, a 5xx.
+//! no answer within the time limit, an error status on one chunk, a 5xx; and a copy
+//! interrupted (SIGINT, SIGTERM) while a slow statement is in flight.
 
 #[path = "support/sql_server.rs"]
 mod sql_server;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use sql_server::{FakeNode, Fault, FaultKind, Fs, NodeConfig, TableKey};
@@ -44,7 +45,12 @@ fn nodes(old_faults: Vec<Fault>, new_faults: Vec<Fault>) -> (FakeNode, FakeNode)
 }
 
 fn copy(old: &FakeNode, new: &FakeNode, ledger: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("cnosdb-migrate").unwrap();
+    Command::from_std(copy_process(old, new, ledger))
+}
+
+/// The copy as a process to spawn (and interrupt).
+fn copy_process(old: &FakeNode, new: &FakeNode, ledger: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
     cmd.args(["copy", DUMP, "--from", &old.url, "--to", &new.url])
         .args([
             "--dir",
@@ -266,4 +272,116 @@ fn rows_the_new_node_holds_of_its_own_are_not_a_mismatch() {
         "{err}"
     );
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(14));
+}
+
+/// Spawns the copy, waits until the ledger records `step` for table `disk`, then sends each
+/// signal (200 ms apart); the exit code, stderr and how long the exit took after the last
+/// signal.
+fn interrupt(
+    old: &FakeNode,
+    new: &FakeNode,
+    ledger_path: &Path,
+    step: &str,
+    signals: &[&str],
+) -> (Option<i32>, String, Duration) {
+    let child = copy_process(old, new, ledger_path)
+        .args(["--parallel", "1"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let want =
+        format!("\"table\":\"disk\",\"chunk\":\"min_max\",\"attempt\":1,\"step\":\"{step}\"");
+    let start = Instant::now();
+    while !std::fs::read_to_string(ledger_path)
+        .unwrap_or_default()
+        .contains(&want)
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "no {step} line");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for (i, signal) in signals.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let pid = child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([*signal, pid.as_str()])
+            .status();
+        assert!(sent.unwrap().success());
+    }
+    let signalled = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err, signalled.elapsed())
+}
+
+#[test]
+fn ctrl_c_lets_the_statement_in_flight_finish_and_a_rerun_goes_on() {
+    // The import of `disk` takes 1.5 s; SIGINT arrives while it runs.
+    let slow = FaultKind::Slow(Duration::from_millis(1500));
+    let (old, new) = nodes(vec![], fault("COPY INTO \"disk\"", 1, slow));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    let (code, err, _) = interrupt(&old, &new, &path, "exported", &["-INT"]);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("stopping: no new chunk is started"), "{err}");
+    assert!(
+        err.contains("stopped: 2 of 2 chunks left to copy; run the same command again"),
+        "{err}"
+    );
+    // The import finished and is in the ledger; nothing else was started.
+    let steps: Vec<String> = ledger(&path)
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}",
+                l["table"].as_str().unwrap(),
+                l["step"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(steps, ["disk:planned", "disk:exported", "disk:imported"]);
+    assert!(sql(&old, "COPY INTO 'file:///copy/t2/metrics/empty").is_empty());
+
+    // The rerun counts `disk` (no new export or import) and copies `empty`.
+    let out = copy(&old, &new, &path).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sql(&new, "COPY INTO \"disk\"").len(), 1);
+    assert_eq!(
+        sql(&old, "COPY INTO 'file:///copy/t2/metrics/disk").len(),
+        1
+    );
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    // SIGTERM stops as Ctrl-C does; a second signal does not wait for the 6 s import.
+    let slow = FaultKind::Slow(Duration::from_secs(6));
+    let (old, new) = nodes(vec![], fault("COPY INTO \"disk\"", 1, slow));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    let (code, err, took) = interrupt(&old, &new, &path, "exported", &["-TERM", "-INT"]);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted again: exiting now"), "{err}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // The rerun imports from the recorded location, without exporting again.
+    let out = copy(&old, &new, &path).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sql(&old, "COPY INTO 'file:///copy/t2/metrics/disk").len(),
+        1
+    );
+    assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
 }

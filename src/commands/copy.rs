@@ -3,6 +3,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Args;
@@ -14,8 +15,8 @@ use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
 use cnosdb_migrate::copy::ledger::{self, Ledger};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
-use cnosdb_migrate::copy::{copy_rows, CopyConfig, Nodes, TablePlan};
-use cnosdb_migrate::error::{Error, Result, EXIT_OK, EXIT_REMOTE};
+use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan};
+use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE};
 use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::CopyDir;
@@ -192,6 +193,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
+        stop: super::interrupt::stop_flag(),
     };
     let watch = Watch::new(
         chunked.iter().map(|t| t.chunks.len()).sum(),
@@ -200,10 +202,11 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     );
     let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
     watch.finish();
+    let stopped_early = config.stop.load(Ordering::SeqCst);
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
     let compared = match args.verify {
         VerifyLevel::None => Vec::new(),
-        _ if failed > 0 => Vec::new(),
+        _ if failed > 0 || stopped_early => Vec::new(),
         level => compare_tables(&chunked, nodes, level == VerifyLevel::Content),
     };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
@@ -216,10 +219,15 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(path, &chunked, &outcome, &compared)?;
     }
+    if stopped_early {
+        return Ok(stopped(&outcome, args.state.is_some()));
+    }
     let differ = compared.iter().filter(|c| !c.verdict.ok()).count();
     if differ > 0 {
         say!(
-            "cnosdb-migrate: {differ} tables differ between the nodes after every chunk was              verified: rows were written or removed on one of them during the copy, or a chunk              was copied by another run; see the lines above"
+            "cnosdb-migrate: {differ} tables differ between the nodes after every chunk was \
+             verified: rows were written or removed on one of them during the copy, or a chunk \
+             was copied by another run; see the lines above"
         );
         return Ok(EXIT_REMOTE);
     }
@@ -257,6 +265,21 @@ fn verify_only(args: &CopyArgs, plan: &[TablePlan], nodes: Nodes<'_>) -> Result<
     } else {
         EXIT_REMOTE
     })
+}
+
+/// What is said when the copy was stopped; its exit code.
+fn stopped(outcome: &CopyOutcome, ledger: bool) -> u8 {
+    let left = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    say!(
+        "cnosdb-migrate: stopped: {left} of {} chunks left to copy; {}",
+        outcome.chunks.len(),
+        if ledger {
+            "run the same command again (with the same --state) to go on where it stopped"
+        } else {
+            "without --state a rerun copies every chunk again: pass --state FILE next time"
+        }
+    );
+    EXIT_INTERRUPTED
 }
 
 /// The two nodes' credentials: the password from the environment, else from the terminal.

@@ -226,7 +226,7 @@ struct ChunkLine<'a> {
 fn table_status(chunks: &[&ChunkOutcome]) -> ChunkStatus {
     use ChunkStatus::*;
     let any = |s: ChunkStatus| chunks.iter().any(|c| c.status == s);
-    [Failed, Mismatch, Copied, Done, Empty, Expired]
+    [Failed, Mismatch, Stopped, Copied, Done, Empty, Expired]
         .into_iter()
         .find(|&s| any(s))
         .unwrap_or(Empty)
@@ -327,7 +327,7 @@ pub fn print_summary(
     );
     let n = |s: &str| lines.iter().filter(|l| l.status == s).count();
     text.push_str(&format!(
-        "{} tables: {} copied, {} empty, {} done before, {} expired, {} mismatched, {} failed; \
+        "{} tables: {} copied, {} empty, {} done before, {} expired, {} mismatched, {} failed{}; \
          rows exported {}, imported {}\n",
         lines.len(),
         n("copied"),
@@ -336,6 +336,10 @@ pub fn print_summary(
         n("expired"),
         n("mismatch"),
         n("failed"),
+        match n("stopped") {
+            0 => String::new(),
+            k => format!(", {k} stopped"),
+        },
         lines.iter().map(|l| l.exported).sum::<u64>(),
         lines.iter().map(|l| l.imported).sum::<u64>(),
     ));

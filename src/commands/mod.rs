@@ -11,6 +11,7 @@ pub mod copy_report;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;
+pub mod interrupt;
 pub mod progress;
 pub mod restore;
 pub mod s3;

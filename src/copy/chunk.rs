@@ -1,6 +1,7 @@
 //! One chunk through its steps: export into a fresh staging location, import, count on the
 //! new node; transient failures retried with backoff, a disagreement re-copied once.
 
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -122,6 +123,22 @@ struct Job<'a> {
     key: ChunkKey,
 }
 
+/// A chunk left for the next run: the copy was stopped before it.
+pub(super) fn stopped(t: usize, planned: &PlannedChunk) -> ChunkOutcome {
+    ChunkOutcome {
+        table: t,
+        chunk: planned.chunk,
+        exported: None,
+        imported: None,
+        counted: None,
+        attempt: 0,
+        status: ChunkStatus::Stopped,
+        error: None,
+        statement: None,
+        elapsed: Duration::ZERO,
+    }
+}
+
 /// Copies one chunk of `table` (index `t` of the plan).
 pub(super) fn copy_chunk(
     ctx: &Ctx<'_>,
@@ -142,16 +159,8 @@ pub(super) fn copy_chunk(
         ),
     };
     let mut out = ChunkOutcome {
-        table: t,
-        chunk: planned.chunk,
-        exported: None,
-        imported: None,
-        counted: None,
-        attempt: 0,
         status: ChunkStatus::Failed,
-        error: None,
-        statement: None,
-        elapsed: Duration::ZERO,
+        ..stopped(t, planned)
     };
     if planned.expired && !ctx.config.include_expired {
         out.status = ChunkStatus::Expired;
@@ -180,6 +189,10 @@ fn run_steps(ctx: &Ctx<'_>, job: &Job<'_>, mut next: Next, out: &mut ChunkOutcom
     loop {
         if lock(&ctx.ledger_error).is_some() {
             out.status = ChunkStatus::Failed;
+            return;
+        }
+        if ctx.config.stop.load(Ordering::SeqCst) {
+            out.status = ChunkStatus::Stopped;
             return;
         }
         next = match step(ctx, job, next, out) {

@@ -10,8 +10,8 @@ pub mod ledger;
 pub mod plan;
 pub mod schema;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -66,6 +66,9 @@ pub struct CopyConfig {
     pub backoff: Duration,
     /// Also copy chunks older than the TTL (the new node refuses such rows).
     pub include_expired: bool,
+    /// Set to stop: no chunk is started any more, and a chunk in flight stops after its
+    /// current statement (and its ledger line); what is left is [`ChunkStatus::Stopped`].
+    pub stop: Arc<AtomicBool>,
 }
 
 impl CopyConfig {
@@ -105,6 +108,8 @@ pub enum ChunkStatus {
     Mismatch,
     /// A statement failed (or an earlier chunk of the table did).
     Failed,
+    /// Not finished: the copy was stopped first; a rerun with the ledger goes on with it.
+    Stopped,
 }
 
 impl ChunkStatus {
@@ -117,12 +122,16 @@ impl ChunkStatus {
             ChunkStatus::Expired => "expired",
             ChunkStatus::Mismatch => "mismatch",
             ChunkStatus::Failed => "failed",
+            ChunkStatus::Stopped => "stopped",
         }
     }
 
     /// True when nothing is left to do for the chunk.
     pub fn ok(self) -> bool {
-        !matches!(self, ChunkStatus::Mismatch | ChunkStatus::Failed)
+        !matches!(
+            self,
+            ChunkStatus::Mismatch | ChunkStatus::Failed | ChunkStatus::Stopped
+        )
     }
 }
 
@@ -203,7 +212,7 @@ pub fn copy_rows(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(t, c)) = jobs.get(i) else { break };
-                if lock(&ctx.ledger_error).is_some() {
+                if lock(&ctx.ledger_error).is_some() || config.stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let outcome = chunk::copy_chunk(&ctx, t, &plan[t], &plan[t].chunks[c]);
@@ -222,11 +231,13 @@ pub fn copy_rows(
     {
         return Err(e);
     }
+    // The chunks never started (the copy was stopped) are left for the next run.
     let chunks = results
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .into_iter()
-        .flatten()
+        .zip(&jobs)
+        .map(|(o, &(t, c))| o.unwrap_or_else(|| chunk::stopped(t, &plan[t].chunks[c])))
         .collect();
     Ok(CopyOutcome { chunks })
 }

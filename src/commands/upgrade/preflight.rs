@@ -172,7 +172,8 @@ fn room(local: &Path, dump: &Path, old: &SqlNode) -> Vec<String> {
 fn room_problem(need: u64, free: u64) -> Option<String> {
     (need > free).then(|| {
         format!(
-            "about {} of rows to stage (an upper estimate: 8 bytes per column and row), but              only {} free; free some space or give another --dir",
+            "about {} of rows to stage (an upper estimate: 8 bytes per column and row), but \
+             only {} free; free some space or give another --dir",
             size(need),
             size(free)
         )
