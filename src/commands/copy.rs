@@ -193,7 +193,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
-        stop: super::interrupt::stop_flag(),
+        stop: super::interrupt::stop_flag(super::interrupt::COPY_STOPPING),
     };
     let watch = Watch::new(
         chunked.iter().map(|t| t.chunks.len()).sum(),

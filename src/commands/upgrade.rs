@@ -5,12 +5,13 @@
 //! last step that finished.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::Serialize;
 
-use cnosdb_migrate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
+use cnosdb_migrate::error::{Result, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_OK};
 
 mod preflight;
 mod summary;
@@ -116,13 +117,18 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
         say!("pre-flight OK: nothing was changed; run the same command without --check to upgrade");
         return Ok(EXIT_OK);
     }
+    let stop = super::interrupt::stop_flag(UPGRADE_STOPPING);
     for (step, what) in &STEPS[4..] {
         if done.contains_key(*step) {
             say!("{step:<10} done before: {what}");
             continue;
         }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(stopped(&work, step));
+        }
         match run_step(&work, &args, step)? {
             Ok(t) => say!("{step:<10} ok ({:.1} s): {what}", t.as_secs_f64()),
+            Err(_) if stop.load(Ordering::SeqCst) => return Ok(stopped(&work, step)),
             Err(why) => {
                 say!("cnosdb-migrate: error: {step} failed: {why}");
                 say!(
@@ -135,6 +141,21 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
     }
     summary(&work, &args)?;
     Ok(EXIT_OK)
+}
+
+/// What `upgrade` says at the first signal.
+const UPGRADE_STOPPING: &str = "stopping: no new step is started; the step running ends first \
+                                (a copy that got the signal too ends after its statements in \
+                                flight; interrupt again to exit at once)";
+
+/// What is said when the upgrade was stopped before `step` finished; its exit code.
+fn stopped(work: &Workdir, step: &str) -> u8 {
+    say!(
+        "cnosdb-migrate: stopped before {step} finished; run the same command again to go on: \
+         the steps done are kept in {}",
+        work.journal().display()
+    );
+    EXIT_INTERRUPTED
 }
 
 /// The data node next to a meta service on CnosDB's default ports (8901 → 8902), whatever
