@@ -239,12 +239,12 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
         .unwrap();
     assert_eq!(first.status.code(), Some(4));
     insta::assert_snapshot!("failure_summary", summary(&first));
-    let err = stderr(&first);
+    let err = sql_server::runless(&stderr(&first));
     assert!(
         err.contains("table t1.db1.cpu, chunk min_max: export on http://127.0.0.1:")
             && err.contains("/api/v1/sql?tenant=t1&db=db1 failed: HTTP 422, error 010001: \
                              Datafusion: Execution error: failed to scan cpu; statement: \
-                             COPY INTO 'file:///copy/t1/db1/cpu/min_max-1' FROM \"cpu\" FILE_FORMAT = (TYPE = 'PARQUET');"),
+                             COPY INTO 'file:///copy/t1/db1/cpu/min_max-1-RUN' FROM \"cpu\" FILE_FORMAT = (TYPE = 'PARQUET');"),
         "{err}"
     );
     assert!(err.contains("run the same command again"), "{err}");
@@ -270,7 +270,8 @@ fn a_failure_midway_then_the_resume_copies_only_what_is_left() {
     let again: Vec<_> = sql(&old, "COPY").split_off(before);
     assert_eq!(again.len(), 1);
     // A new attempt, in a new location: whatever the failed one left is not read.
-    assert!(again[0].contains("'file:///copy/t1/db1/cpu/min_max-2' FROM \"cpu\""));
+    assert!(sql_server::runless(&again[0])
+        .contains("'file:///copy/t1/db1/cpu/min_max-2-RUN' FROM \"cpu\""));
     assert_eq!(new.rows("t1", "db1", "cpu"), Some(50));
     assert_eq!(
         new.rows("cnosdb", "public", "air"),
@@ -396,7 +397,7 @@ fn ledger_records_of_other_nodes_and_cut_lines_do_not_count() {
     // The cut line is gone; the empty table's chunk: planned, exported (0), verified.
     assert_eq!(text.lines().count(), 5, "{text}");
     assert!(
-        text.ends_with("\"step\":\"verified\",\"location\":\"file:///copy/t2/metrics/empty/min_max-1\",\"rows\":0}\n"),
+        sql_server::runless(&text).ends_with("\"step\":\"verified\",\"location\":\"file:///copy/t2/metrics/empty/min_max-1-RUN\",\"rows\":0}\n"),
         "{text}"
     );
     let again = copy(&old, &new)
@@ -551,7 +552,7 @@ fn dry_run_prints_the_statements_and_sends_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!("dry_run", stdout(&out));
+    insta::assert_snapshot!("dry_run", sql_server::runless(&stdout(&out)));
     assert!(old.requests().is_empty() && new.requests().is_empty());
 }
 
@@ -751,4 +752,24 @@ fn the_fake_node_behaves_like_the_spec() {
         post(&new, root, "", import),
         (200, "rows\n20\n".to_string())
     );
+}
+
+#[test]
+fn a_run_with_a_new_ledger_never_exports_into_an_earlier_runs_location() {
+    let (old, new) = nodes(NodeConfig::default(), NodeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    // Two runs into the same staging directory, each with a ledger of its own: the second
+    // would read the first one's files beside its own if it exported into the same places.
+    for name in ["first.jsonl", "second.jsonl"] {
+        let out = copy(&old, &new)
+            .arg("--state")
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+    }
+    let exports = sql(&old, "COPY");
+    let places: std::collections::BTreeSet<&String> = exports.iter().collect();
+    assert_eq!(places.len(), exports.len(), "{exports:?}");
+    assert_eq!(exports.len(), 2 * 8, "{exports:?}");
 }

@@ -13,6 +13,7 @@ use super::progress;
 use super::tables::text_table;
 use cnosdb_migrate::copy::compare::TableComparison;
 use cnosdb_migrate::copy::ledger::{ChunkKey, Progress, Step};
+use cnosdb_migrate::copy::{run_token, staging_location};
 use cnosdb_migrate::copy::{
     ChunkOutcome, ChunkStatus, CopyOutcome, Observer, PlannedChunk, TablePlan,
 };
@@ -133,6 +134,8 @@ pub fn print_dry_run(
 ) -> Result<()> {
     let masked = conn.map(S3Connection::masked);
     let conn = masked.as_ref();
+    // The locations of a run started now (each run has its own).
+    let run = run_token();
     let mut text = String::new();
     for t in plan {
         let i = &t.info;
@@ -166,7 +169,7 @@ pub fn print_dry_run(
                 }
                 p => {
                     let attempt = p.map_or(1, |p| p.attempt + 1);
-                    let location = format!("{}/{}-{attempt}", t.url, c.name);
+                    let location = staging_location(&t.url, &c.name, attempt, run);
                     text.push_str(&format!(
                         "-- POST {}\n{}\n",
                         from.endpoint(&i.tenant, &i.database),

@@ -21,9 +21,8 @@ pub(super) struct Ctx<'a> {
     pub ledger_error: Mutex<Option<Error>>,
     pub failed_tables: Mutex<Vec<bool>>,
     pub observer: &'a dyn Observer,
-    /// Without a ledger, the run's start (ns) in each staging path: a rerun never exports
-    /// into an earlier run's directory.
-    pub run: Option<u128>,
+    /// The run's token in each staging location it exports into ([`super::staging_location`]).
+    pub run: u128,
 }
 
 /// The next step of a chunk.
@@ -260,10 +259,7 @@ fn step<'n>(ctx: &Ctx<'n>, job: &Job<'_>, next: Next, out: &mut ChunkOutcome) ->
 fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome) -> Flow<'n> {
     let info = &job.table.info;
     // A fresh location per attempt: a retried export never adds to an earlier one's files.
-    let location = match ctx.run {
-        None => format!("{}/{}-{attempt}", job.table.url, job.key.3),
-        Some(run) => format!("{}/{}-{attempt}-{run}", job.table.url, job.key.3),
-    };
+    let location = super::staging_location(&job.table.url, &job.key.3, attempt, ctx.run);
     ctx.record(&job.key, attempt, Step::Planned, &location, None);
     let conn = ctx.config.connection.as_ref();
     let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format, conn);

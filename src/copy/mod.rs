@@ -190,11 +190,7 @@ pub fn copy_rows(
         .enumerate()
         .flat_map(|(t, p)| (0..p.chunks.len()).map(move |c| (t, c)))
         .collect();
-    let run = ledger.is_none().then(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    });
+    let run = run_token();
     let ctx = chunk::Ctx {
         run,
         nodes,
@@ -240,6 +236,20 @@ pub fn copy_rows(
         .map(|(o, &(t, c))| o.unwrap_or_else(|| chunk::stopped(t, &plan[t].chunks[c])))
         .collect();
     Ok(CopyOutcome { chunks })
+}
+
+/// A run's token in its staging locations: the time it started (ns since the epoch).
+pub fn run_token() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Where an attempt of a chunk stages its rows: `<table url>/<chunk>-<attempt>-<run>`. The run's
+/// token keeps every run apart, with or without a ledger, so that no export ever adds to the
+/// files of an earlier run (a ledger of its own, or none).
+pub fn staging_location(table_url: &str, chunk: &str, attempt: u32, run: u128) -> String {
+    format!("{table_url}/{chunk}-{attempt}-{run}")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -518,3 +518,23 @@ fn execute(
         Ok(imported)
     }
 }
+
+/// `text` with each staging location's run token (`<chunk>-<attempt>-<ns>`) written `RUN`, so
+/// that a statement can be compared with a fixed one.
+pub fn runless(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('-') {
+        let (before, after) = rest.split_at(at + 1);
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits >= 15 {
+            out.push_str("RUN");
+            rest = &after[digits..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
