@@ -44,7 +44,10 @@ pub fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
         };
         match login(&url, &args.user, var) {
             Ok((version, node)) if version.starts_with(want) => {
-                say!("{side:<10} CnosDB {version} (from {url}/api/v1/ping)");
+                say!(
+                    "{side:<10} CnosDB {version} (as {url}/api/v1/ping reports it: the first \
+                     three numbers of the release, not a fourth such as 2.3.5.4's)"
+                );
                 nodes.push((side, node));
             }
             Ok((version, _)) => problems.push(format!(
@@ -84,7 +87,8 @@ pub fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
                     fs::read_to_string(work.path("preflight-restore.log")).unwrap_or_default();
                 if let Some(line) = log.lines().find(|l| l.contains(" runs CnosDB ")) {
                     say!(
-                        "{:<10} {}",
+                        "{:<10} {} (told from the shapes of its meta records: every release \
+                         they fit is named)",
                         "new",
                         line.trim_start_matches("cnosdb-migrate: ")
                     );
