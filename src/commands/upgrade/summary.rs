@@ -54,7 +54,7 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
             .filter_map(|(s, _)| done.get(*s).map(|t| format!("{s} {t:.2} s")))
             .collect::<Vec<_>>()
             .join(", "),
-        list(&moved.kinds),
+        kinds(&moved.kinds),
         moved.rows,
         list(&verdicts),
         if moved.left_out.is_empty() {
@@ -73,6 +73,21 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
     work.write_private("summary.txt", &text)?;
     out!("{}", text.trim_end());
     Ok(())
+}
+
+/// `2 databases, 1 table`: each kind of record with its count.
+fn kinds(m: &std::collections::BTreeMap<String, u64>) -> String {
+    let plural = |k: &str, n: u64| {
+        if n == 1 {
+            k.to_string()
+        } else {
+            format!("{k}s")
+        }
+    };
+    m.iter()
+        .map(|(k, &n)| format!("{n} {}", plural(k, n)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How many tables `verify-rows` found equal, with more rows on the new cluster, etc.
