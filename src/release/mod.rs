@@ -257,7 +257,6 @@ pub fn table_shape(engine: TableEngine, schema: &Object<'_>) -> Releases {
 mod tests {
     use super::*;
     use crate::dump::{DumpReader, Key};
-    use crate::target::Target;
 
     fn detect(text: &str) -> Detection {
         let mut reader = DumpReader::new(text.as_bytes());
