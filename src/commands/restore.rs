@@ -12,7 +12,7 @@ use super::fetch::{parse_seconds, CONNECT_TIMEOUT};
 use cnosdb_migrate::dump::{DumpReader, Form};
 use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, open_rereadable_input};
-use cnosdb_migrate::remote::meta::{Applied, Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::meta::{Applied, Endpoint, MetaClient, Remedy, Timeouts};
 use cnosdb_migrate::remote::records::{self, Chunk, Plan};
 use cnosdb_migrate::target::Target;
 
@@ -369,7 +369,8 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
                 ));
             }
             return Err(Error::Remote(format!(
-                "{failure}\n{}.\nEvery record is an idempotent set, so resume with:\n  {}",
+                "{failure}{}\n{}.\nEvery record is an idempotent set, so resume with:\n  {}",
+                failure.remedy.map_or("", advice),
                 state.join("; "),
                 resume_command(args, chunk.first)
             )));
@@ -378,6 +379,15 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// The command line's words for a failed request's remedy, to follow its message.
+fn advice(remedy: Remedy) -> &'static str {
+    match remedy {
+        Remedy::BodyDropped => ": try --chunk-records",
+        Remedy::BodyTooLarge => " with --chunk-records",
+        Remedy::NotUtf8 => " (drop --no-check)",
+    }
 }
 
 /// `a..b`, or `a` alone when `a == b`.

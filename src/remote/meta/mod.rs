@@ -214,65 +214,66 @@ impl MetaClient {
         length: u64,
         records: u64,
     ) -> std::result::Result<(), RestoreFailure> {
-        let failure = |applied, message: String| RestoreFailure {
-            applied,
-            message: format!("POST {url}: {message}"),
-        };
+        let failure =
+            |(applied, message, remedy): (Applied, String, Option<Remedy>)| RestoreFailure {
+                remedy,
+                applied,
+                message: format!("POST {url}: {message}"),
+            };
         let response = self
             .agent
             .post(url)
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
             .header(header::CONTENT_LENGTH, length)
             .send(SendBody::from_owned_reader(body))
-            .map_err(|e| {
-                let (applied, message) = self.send_failure(&e, length);
-                failure(applied, message)
-            })?;
+            .map_err(|e| failure(self.send_failure(&e, length)))?;
         let (parts, mut body) = response.into_parts();
         if !parts.status.is_success() {
-            let (applied, message) = status_failure(parts.status, &mut body, length);
-            return Err(failure(applied, message));
+            return Err(failure(status_failure(parts.status, &mut body, length)));
         }
         let (text, err) = read_text(&mut body);
         if let Some(e) = err {
-            return Err(failure(
+            return Err(failure((
                 Applied::Unknown,
                 format!(
                     "the answer broke off: {}; it began {}",
                     describe_io(&e, self.timeouts),
                     quote(text.as_bytes())
                 ),
-            ));
+                None,
+            )));
         }
         match parse_success(&text) {
             Some(n) if n == records => Ok(()),
-            Some(n) => Err(failure(
+            Some(n) => Err(failure((
                 Applied::Unknown,
                 format!(
                     "the server reports {n} records restored, but {records} were sent; the body \
                      was changed on the way, or the server is not CnosDB"
                 ),
-            )),
-            None => Err(failure(Applied::Unknown, reply_error(&text))),
+                None,
+            ))),
+            None => Err(failure((Applied::Unknown, reply_error(&text), None))),
         }
     }
 
     /// What a restore request that could not be sent applied, and why it failed.
-    fn send_failure(&self, e: &ureq::Error, length: u64) -> (Applied, String) {
+    fn send_failure(&self, e: &ureq::Error, length: u64) -> (Applied, String, Option<Remedy>) {
         let applied = if connect_failed(e) {
             Applied::None
         } else {
             Applied::Unknown
         };
         let mut msg = self.transport(e);
+        let mut remedy = None;
         if length > 256 << 10 && matches!(e, ureq::Error::Io(_)) {
             msg.push_str(&format!(
-                "; the body was {} KiB, and 2.3.0–2.3.5.3 servers drop bodies over \
-                 256 KiB: try --chunk-records",
+                "; the body was {} KiB, and 2.3.0–2.3.5.3 servers drop bodies over 256 KiB",
                 length >> 10
             ));
+            remedy = Some(Remedy::BodyDropped);
         }
-        (applied, msg)
+        (applied, msg, remedy)
     }
 
     /// A one-line description of a failed request.
@@ -282,26 +283,37 @@ impl MetaClient {
 }
 
 /// What a restore answered with a status other than 2xx applied, and why it failed.
-fn status_failure(status: StatusCode, body: &mut Body, length: u64) -> (Applied, String) {
+fn status_failure(
+    status: StatusCode,
+    body: &mut Body,
+    length: u64,
+) -> (Applied, String, Option<Remedy>) {
     let quoted = quote_body(body);
     let mut msg = format!("{}{quoted}", status_text(status));
-    let hint = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => Some(format!(
-            "the body ({} KiB) is over the server's limit (256 KiB on 2.3.0–2.3.5.3): \
-             send it in smaller requests with --chunk-records",
-            length.div_ceil(1024)
-        )),
-        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Some(
-            "this server has no POST /restore: a 2.3 single-instance server has none, \
-             and only the meta service (port 8901) has it"
-                .to_string(),
+    let (hint, remedy) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            Some(format!(
+                "the body ({} KiB) is over the server's limit (256 KiB on 2.3.0–2.3.5.3): \
+                 send it in smaller requests",
+                length.div_ceil(1024)
+            )),
+            Some(Remedy::BodyTooLarge),
         ),
-        StatusCode::BAD_REQUEST if msg.contains("decode") => Some(
-            "the server could not decode the body as UTF-8; run the offline checks \
-             (drop --no-check)"
-                .to_string(),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => (
+            Some(
+                "this server has no POST /restore: a 2.3 single-instance server has none, \
+                 and only the meta service (port 8901) has it"
+                    .to_string(),
+            ),
+            None,
         ),
-        _ => None,
+        StatusCode::BAD_REQUEST if msg.contains("decode") => (
+            Some(
+                "the server could not decode the body as UTF-8; run the offline checks".to_string(),
+            ),
+            Some(Remedy::NotUtf8),
+        ),
+        _ => (None, None),
     };
     if let Some(h) = hint {
         msg.push_str("; ");
@@ -313,7 +325,7 @@ fn status_failure(status: StatusCode, body: &mut Body, length: u64) -> (Applied,
     } else {
         Applied::Unknown
     };
-    (applied, msg)
+    (applied, msg, remedy)
 }
 
 /// How much of a failed restore request the server may have applied.
@@ -325,6 +337,17 @@ pub enum Applied {
     Unknown,
 }
 
+/// What the caller can change about a restore request that failed, when the failure says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// The server dropped a large body: send fewer records per request.
+    BodyDropped,
+    /// The body is over the server's size limit: send fewer records per request.
+    BodyTooLarge,
+    /// The server could not decode the body as UTF-8: check the file before sending it.
+    NotUtf8,
+}
+
 /// A restore request that did not end in a confirmed success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreFailure {
@@ -332,6 +355,9 @@ pub struct RestoreFailure {
     pub applied: Applied,
     /// What happened, with the server's answer quoted.
     pub message: String,
+    /// What the caller can change about it, if the failure says (the message does not word
+    /// it: the command line does).
+    pub remedy: Option<Remedy>,
 }
 
 impl fmt::Display for RestoreFailure {
