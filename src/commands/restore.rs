@@ -202,6 +202,7 @@ fn read_server(
             .connect_timeout
             .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
         read: Duration::from_secs_f64(super::fetch::READ_TIMEOUT),
+        names: super::fetch::TIMEOUT_NAMES,
     });
     let before_sending = |e: Error| match e {
         Error::Remote(m) => Error::Remote(format!(
@@ -332,6 +333,7 @@ fn send(args: &RestoreArgs, url: &str, file: &File, plan: &Plan, start: u64) -> 
         read: args
             .read_timeout
             .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
+        names: super::fetch::TIMEOUT_NAMES,
     });
     let bar = progress_bar(args.quiet, plan.total_records - start + 1);
     let n = plan.chunks.len();

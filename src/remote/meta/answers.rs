@@ -139,20 +139,22 @@ pub(super) fn connect_failed(e: &ureq::Error) -> bool {
 pub(super) fn describe(e: &ureq::Error, timeouts: Timeouts) -> String {
     match e {
         ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => format!(
-            "could not connect within {} (--connect-timeout)",
-            secs(timeouts.connect)
+            "could not connect within {} ({})",
+            secs(timeouts.connect),
+            timeouts.names.connect
         ),
         ureq::Error::Timeout(
             ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody,
         ) => format!(
-            "the server took nothing of the request for {} (--read-timeout); it is stuck or \
-             overloaded",
-            secs(timeouts.read)
+            "the server took nothing of the request for {} ({}); it is stuck or overloaded",
+            secs(timeouts.read),
+            timeouts.names.read
         ),
         ureq::Error::Timeout(_) => format!(
-            "the server sent nothing for {} (--read-timeout); it is stuck or overloaded, or \
-             needs a longer timeout",
-            secs(timeouts.read)
+            "the server sent nothing for {} ({}); it is stuck or overloaded, or needs a \
+             longer timeout",
+            secs(timeouts.read),
+            timeouts.names.read
         ),
         ureq::Error::HostNotFound => "cannot resolve the host name".to_string(),
         ureq::Error::Io(io) => describe_io(io, timeouts),
@@ -171,8 +173,9 @@ pub(super) fn describe_io(e: &io::Error, timeouts: Timeouts) -> String {
                 .to_string()
         }
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
-            "the server sent nothing for {} (--read-timeout)",
-            secs(timeouts.read)
+            "the server sent nothing for {} ({})",
+            secs(timeouts.read),
+            timeouts.names.read
         ),
         io::ErrorKind::UnexpectedEof => "the server closed the connection early".to_string(),
         _ => e.to_string(),

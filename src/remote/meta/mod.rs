@@ -30,6 +30,18 @@ pub struct Timeouts {
     pub connect: Duration,
     /// Limit for each read (and write) on the connection, so also for the wait for an answer.
     pub read: Duration,
+    /// What the caller calls the two limits.
+    pub names: TimeoutNames,
+}
+
+/// What the caller calls each limit (e.g. the settings that set them): a message about a
+/// timeout names it, so that the user knows what to change.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutNames {
+    /// The name of [`Timeouts::connect`].
+    pub connect: &'static str,
+    /// The name of [`Timeouts::read`].
+    pub read: &'static str,
 }
 
 /// A meta service address: scheme and authority, plus the path when the URL named one.
