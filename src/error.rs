@@ -95,6 +95,10 @@ pub enum Error {
     /// The input holds no record to move: empty, or every record is dropped.
     #[error("invalid input: {0}")]
     NoRecord(String),
+    /// The output file exists and was not to be replaced (a usage error: the command line
+    /// says how to replace it).
+    #[error("{} already exists", .0.display())]
+    OutputExists(std::path::PathBuf),
 }
 
 impl Error {
@@ -110,7 +114,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) | Error::NoRecord(_) => EXIT_INVALID_INPUT,
-            Error::Usage(_) => EXIT_USAGE,
+            Error::Usage(_) | Error::OutputExists(_) => EXIT_USAGE,
             Error::Io { .. } => EXIT_IO,
             Error::Remote(_) => EXIT_REMOTE,
         }

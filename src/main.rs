@@ -135,7 +135,20 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let result = match cli.command {
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if library_error(&e).is_some_and(Error::is_broken_pipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            commands::term::error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Runs a subcommand; a library error comes back with the command line's advice as its
+/// context, when there is advice to give.
+fn run(command: Command) -> anyhow::Result<u8> {
+    let result = match command {
         Command::Transform(args) => commands::transform::run(args),
         Command::Tables(args) => commands::tables::run(args),
         Command::CopyPlan(args) => commands::copy_plan::run(args),
@@ -150,12 +163,38 @@ fn main() -> ExitCode {
         Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man(dir.as_deref().filter(|d| d.as_os_str() != "-")),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(e) => {
-            commands::term::error(&e);
-            ExitCode::from(e.exit_code())
-        }
+    result.map_err(|e| match advice(&e) {
+        Some(advice) => anyhow::Error::new(Advised(e, advice)),
+        None => anyhow::Error::new(e),
+    })
+}
+
+/// What the command line can do about a library error that does not say it itself.
+fn advice(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::OutputExists(_) => Some("pass --force to replace it"),
+        _ => None,
     }
+}
+
+/// A library error and the command line's advice for it: `ERROR; ADVICE`.
+#[derive(Debug)]
+struct Advised(Error, &'static str);
+
+impl std::fmt::Display for Advised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.0, self.1)
+    }
+}
+
+impl std::error::Error for Advised {}
+
+/// The library error inside `e`, advised or not.
+fn library_error(e: &anyhow::Error) -> Option<&Error> {
+    (e.downcast_ref::<Advised>().map(|a| &a.0)).or_else(|| e.downcast_ref::<Error>())
+}
+
+/// The documented exit code of `e` (an error that is not the library's is an I/O error).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    library_error(e).map_or(cnosdb_migrate::error::EXIT_IO, Error::exit_code)
 }

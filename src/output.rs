@@ -121,10 +121,7 @@ fn check_destination(path: &Path, force: bool) -> Result<&Path> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => {
             if !force {
-                return Err(Error::Usage(format!(
-                    "{} already exists; pass --force to replace it",
-                    path.display()
-                )));
+                return Err(Error::OutputExists(path.to_path_buf()));
             }
         }
         Ok(meta) => {
@@ -337,7 +334,7 @@ mod tests {
         assert_eq!(mode, 0o600);
         assert!(matches!(
             Output::open(Some(&path), false, false),
-            Err(Error::Usage(_))
+            Err(Error::OutputExists(p)) if p == path
         ));
         let mut again = Output::open(Some(&path), true, false).unwrap();
         again.write_all(b"new\n").unwrap();

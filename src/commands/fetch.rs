@@ -9,10 +9,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cnosdb_migrate::error::{Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, Output};
-use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, TimeoutNames, Timeouts};
 
 /// Default `--connect-timeout`, seconds.
 pub const CONNECT_TIMEOUT: f64 = 10.0;
+
+/// What a message about a timeout calls it: the option that sets it.
+pub const TIMEOUT_NAMES: TimeoutNames = TimeoutNames {
+    connect: "--connect-timeout",
+    read: "--read-timeout",
+};
 /// Seconds to wait for each read of a dump, by default.
 pub const READ_TIMEOUT: f64 = 60.0;
 
@@ -68,6 +74,7 @@ pub fn run(args: FetchArgs) -> Result<u8> {
         read: args
             .read_timeout
             .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
+        names: TIMEOUT_NAMES,
     });
     let download = client.download(&endpoint)?;
     let url = download.url().to_string();

@@ -68,6 +68,7 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
             .connect_timeout
             .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
         read: Duration::from_secs_f64(READ_TIMEOUT),
+        names: super::fetch::TIMEOUT_NAMES,
     });
     let held = client.download_spooled(&endpoint)?;
     let meta = compare(&file, held)?;
