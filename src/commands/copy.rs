@@ -10,15 +10,15 @@ use clap::Args;
 
 use super::copy_plan::{plan, Format, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
-use cnosdb_migrate::copy::ledger::{self, Ledger};
+use cnosdb_migrate::copy::ledger::{self, Ledger, PassEntry};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
-use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes};
+use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan};
 use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE};
 use cnosdb_migrate::output::is_stdout;
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::CopyDir;
-use cnosdb_migrate::tables::time::parse_timestamp;
+use cnosdb_migrate::tables::time::{format_timestamp, parse_timestamp};
 
 /// Arguments of `copy`.
 #[derive(Debug, Args)]
@@ -102,7 +102,7 @@ fn now_ns() -> i64 {
 }
 
 /// Stops with the list of differences when a table differs between the nodes.
-fn check_schemas(plan: &[cnosdb_migrate::copy::TablePlan], nodes: Nodes<'_>) -> Result<()> {
+fn check_schemas(plan: &[TablePlan], nodes: Nodes<'_>) -> Result<()> {
     let differences = schema_differences(plan, nodes).map_err(|e| Error::Remote(e.to_string()))?;
     if differences.is_empty() {
         return Ok(());
@@ -187,8 +187,20 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(path, &chunked, &outcome)?;
     }
-    if config.stop.load(Ordering::SeqCst) {
-        return Ok(stopped(&outcome, args.state.is_some()));
+    let stopped = config.stop.load(Ordering::SeqCst);
+    finish(&chunked, &outcome, stopped, &args, ledger.as_mut())
+}
+
+/// Says what is left (or records the finished pass); the exit code.
+fn finish(
+    plan: &[TablePlan],
+    outcome: &CopyOutcome,
+    was_stopped: bool,
+    args: &CopyArgs,
+    ledger: Option<&mut Ledger>,
+) -> Result<u8> {
+    if was_stopped {
+        return Ok(stopped(outcome, args.state.is_some()));
     }
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
     if failed > 0 {
@@ -204,7 +216,30 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         );
         return Ok(EXIT_REMOTE);
     }
+    if let Some(ledger) = ledger {
+        record_pass(ledger, plan, args.since)?;
+    }
     Ok(EXIT_OK)
+}
+
+/// Records the finished pass and its watermark in the ledger, and says what the next pass is.
+fn record_pass(ledger: &mut Ledger, plan: &[TablePlan], since: Option<i64>) -> Result<()> {
+    let Some(watermark) = ledger::watermark(plan, ledger) else {
+        return Ok(());
+    };
+    let chunks = plan.iter().map(|t| t.chunks.len() as u64).sum();
+    ledger.append_pass(&PassEntry {
+        to: ledger.to().to_string(),
+        since,
+        watermark,
+        chunks,
+    })?;
+    say!(
+        "cnosdb-migrate: pass complete: every row written before {} ({watermark} ns) is on \
+         the new cluster; once the writers write there, copy the rest with --since {watermark}",
+        format_timestamp(watermark)
+    );
+    Ok(())
 }
 
 /// What is said when the copy was stopped; its exit code.
