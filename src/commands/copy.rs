@@ -204,6 +204,10 @@ fn finish(
     }
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
     if failed > 0 {
+        let errors = outcome.chunks.iter().filter_map(|o| o.error.as_deref());
+        if let Some(hint) = errors.filter_map(super::s3::refused_keys_hint).next() {
+            say!("cnosdb-migrate: {hint}");
+        }
         say!(
             "cnosdb-migrate: {failed} of {} chunks not copied; fix the cause and run the same \
              command again{}",
