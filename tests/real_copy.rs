@@ -10,13 +10,13 @@ mod chunked;
 mod cnosdb;
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chunked::{
     check_ledger, contents, copy_cmd, now_ms, passes, run_ok, source, target, write_rows,
 };
-use cnosdb::{p, tool_ok};
+use cnosdb::{p, tool_ok, Server};
 
 fn file_dir(stage: &Path) -> String {
     format!("file://{}", p(stage))
@@ -65,6 +65,12 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     eprintln!("copied {} chunks: {want:?}", chunks.len());
     let report = std::fs::read_to_string(&report).unwrap();
     assert!(report.contains("\"status\":\"copied\""), "{report}");
+    // After the chunks, each table was compared on both nodes.
+    assert_eq!(
+        report.matches("\"verdict\":\"equal\"").count(),
+        3,
+        "{report}"
+    );
     dst.assert_no_panic("the copy");
 
     // The same copy into another fresh cluster, killed after a few chunks, then run again.
@@ -123,4 +129,51 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     );
     eprintln!("--since pass: {} chunks", passes.len() - chunks.len());
     dst.assert_no_panic("the --since pass");
+
+    // The rows verified on their own (`--verify-only`): every column of every chunk agrees.
+    let (code, text) = verify_only(&dump, &src, &dst, "content");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("3 tables compared on both nodes"), "{text}");
+    // The second cluster did not get the --since pass: its tables hold fewer rows.
+    let (code, text) = verify_only(&dump, &src, &dst2, "rows");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.contains("table cnosdb.hist.cpu: 3606 rows on the old node, 3456 on the new"),
+        "{text}"
+    );
+    // A value changed on the new node: the same rows and times, another maximum.
+    dst.write_lines(
+        "cnosdb",
+        "hist",
+        "ms",
+        &format!("cpu,host=h0 usage=999.5,n=0i {since_ms}\n"),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (code, text) = verify_only(&dump, &src, &dst, "rows");
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = verify_only(&dump, &src, &dst, "content");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.contains(": max(usage) is \"")
+            && text.contains("\" on the old node, \"999.5\" on the new"),
+        "{text}"
+    );
+    dst.assert_no_panic("the comparisons");
+}
+
+/// `copy --verify-only --verify LEVEL`: the exit code, and stdout and stderr.
+fn verify_only(dump: &Path, src: &Server, dst: &Server, level: &str) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
+        .args(["copy", "-q", p(dump), "--verify-only", "--verify", level])
+        .args(["--from", &src.http_url(), "--to", &dst.http_url()])
+        .args(["--password-env", "PW", "--chunk-rows", "400"])
+        .env("PW", "")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
 }

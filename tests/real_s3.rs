@@ -105,4 +105,36 @@ fn copy_through_an_s3_compatible_store() {
     assert_no_secret("the refused copy", &text);
     store.check_keys(false);
     assert!(store.keys("migration", "run-2/").is_empty());
+
+    // The whole `upgrade` staged through the store, into a fresh cluster.
+    let mut fresh = cnosdb::Server::start(&cnosdb::targets().pop().unwrap());
+    let wd = work.path().join("upgrade");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
+    c.args(["upgrade", "--from", &debug, "--to", &fresh.meta_url()])
+        .args(["--from-sql", &src.http_url(), "--to-sql", &fresh.http_url()])
+        .args(["--workdir", p(&wd), "--dir", "s3://migration/upgrade"])
+        .args(["--password-env", "PW"])
+        .env("PW", "");
+    let out = with_s3(c, &store, SECRET).output().unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("verify-rows ok"), "{text}");
+    assert_eq!(contents(&fresh), want);
+    let staged = store.keys("migration", "upgrade/");
+    assert!(
+        staged
+            .iter()
+            .any(|k| k.starts_with("upgrade/.cnosdb-migrate-probe-")),
+        "both nodes wrote their probe into the store: {staged:?}"
+    );
+    assert!(
+        staged.iter().any(|k| k.starts_with("upgrade/cnosdb/")),
+        "{staged:?}"
+    );
+    assert_no_secret("upgrade", &text);
+    for f in std::fs::read_dir(&wd).unwrap() {
+        let f = f.unwrap().path();
+        assert_no_secret(p(&f), &std::fs::read_to_string(&f).unwrap());
+    }
+    fresh.assert_no_panic("the upgrade through S3");
 }

@@ -134,8 +134,23 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
         .sum();
     assert!(text.contains(&format!("; {rows} rows copied")), "{text}");
     assert!(
-        !text.contains("staging   "),
+        !text.contains("not visible from this machine"),
         "the local staging directory was probed: {text}"
+    );
+    assert!(
+        text.contains("for the rows (an upper estimate)") && text.contains(" free"),
+        "the room in the staging directory: {text}"
+    );
+    assert!(
+        text.contains("verify-rows ok")
+            && text.contains("Rows compared on both clusters, per table: "),
+        "{text}"
+    );
+    assert!(!text.contains("differs"), "{text}");
+    let log = std::fs::read_to_string(wd.join("copy.log")).unwrap();
+    assert!(
+        log.contains("progress: 1/"),
+        "the copy's progress lines: {log}"
     );
     assert!(
         text.contains("old        CnosDB 2.3.5"),
@@ -151,6 +166,8 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
         "journal.jsonl",
         "summary.json",
         "copy.state",
+        "verify-rows.jsonl",
+        "copy.log",
     ] {
         let meta = std::fs::metadata(wd.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert_eq!(

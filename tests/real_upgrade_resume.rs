@@ -122,4 +122,48 @@ fn an_upgrade_killed_during_its_copy_finishes_when_run_again() {
     assert!(verified.values().all(|&n| n == 1), "{verified:?}");
     assert!(exported.values().all(|&n| n == 1), "{exported:?}");
     assert_eq!(installation::contents(&target), contents);
+
+    // Ctrl-C on a terminal (SIGINT to the foreground process group) during the copy of
+    // another upgrade: the copy stops after its statements in flight, the upgrade says so and
+    // exits 130; the same command then finishes.
+    let target = Server::start(&newest);
+    let wd = work.path().join("upgrade-2");
+    let mut args = args.clone();
+    args[3] = target.meta_url();
+    args[7] = target.http_url();
+    args[9] = p(&wd).to_string();
+    args[11] = format!("file://{}", p(&work.path().join("stage-2")));
+    let said_path = work.path().join("interrupted.txt");
+    let mut first = upgrade(&args);
+    first
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&said_path).unwrap());
+    let mut child = first.spawn().unwrap();
+    let state = wd.join("copy.state");
+    while ledger(&state).0.is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "ended before Ctrl-C");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let text = std::fs::read_to_string(&said_path).unwrap();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(text.contains("stopped before copy finished"), "{text}");
+    let log = std::fs::read_to_string(wd.join("copy.log")).unwrap();
+    assert!(log.contains("stopped: "), "{log}");
+    let (cut, _) = ledger(&state);
+    let out = upgrade(&args).output().unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (verified, exported) = ledger(&state);
+    assert!(cut.len() < verified.len(), "stopped midway");
+    assert!(verified.values().all(|&n| n == 1), "{verified:?}");
+    assert!(exported.values().all(|&n| n == 1), "{exported:?}");
+    assert_eq!(installation::contents(&target), contents);
 }

@@ -13,19 +13,19 @@ mod tables;
 mod text;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::panic;
-use std::sync::mpsc;
 use std::thread;
 
 use serde::Serialize;
 
-use crate::dump::MAX_LINE_BYTES;
+use crate::dump::batch::batch_channel;
+use crate::dump::{LineBuffer, Piece, MAX_LINE_BYTES};
 use crate::error::{Error, Result};
 use crate::report::HashingReader;
 use crate::target::Target;
 pub use codes::{Severity, CODES};
-use tables::{judge_tables, TableBatch, TableSink, QUEUE};
+use tables::{judge_tables, TableSink};
 
 /// One problem, located at a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,7 +131,7 @@ struct Checker {
 /// (see [`CheckReport::set_strict`]).
 pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
     thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<TableBatch>(QUEUE);
+        let (tx, rx) = batch_channel();
         let worker = scope.spawn(move || judge_tables(target, rx));
         let checked = check_lines(input, target, cluster, tx);
         let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
@@ -141,19 +141,16 @@ pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result
     })
 }
 
-/// Reads and checks every line, sending the tables to `tx`.
+/// Reads and checks every line, sending the table records to `tables`.
 fn check_lines<R: Read>(
     input: R,
     target: Target,
     cluster: Option<&str>,
-    tx: mpsc::SyncSender<TableBatch>,
-) -> Result<(Checker, BufReader<HashingReader<R>>, u64)> {
+    tables: TableSink,
+) -> Result<(Checker, LineBuffer<HashingReader<R>>, u64)> {
     let mut c = Checker {
         target,
-        tables: TableSink {
-            batch: TableBatch::default(),
-            tx: Some(tx),
-        },
+        tables,
         cluster: cluster.map(str::to_string),
         problems: Vec::new(),
         seen: HashMap::new(),
@@ -164,39 +161,37 @@ fn check_lines<R: Read>(
         records: 0,
         unknown_keys: 0,
     };
-    let mut reader = BufReader::with_capacity(256 << 10, HashingReader::new(input, true));
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io("reading the input", e))?;
-        if n == 0 {
-            break;
+    let mut lines = LineBuffer::new(HashingReader::new(input, true));
+    // Set on a part of an over-long line: reported once, skipped up to its end.
+    let mut skipping = false;
+    while let Some(piece) = lines
+        .next_piece()
+        .map_err(|e| Error::io("reading the input", e))?
+    {
+        let whole = matches!(piece, Piece::Line(_));
+        let line = lines.line_number();
+        match whole {
+            false if skipping => {}
+            false => {
+                skipping = true;
+                let reason = format!(
+                    "line longer than {} MiB: not a meta dump line",
+                    MAX_LINE_BYTES >> 20
+                );
+                c.push(line, None, "line-too-long", reason);
+            }
+            true if std::mem::take(&mut skipping) => {}
+            true => c.line(line, lines.last()),
         }
-        line += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        } else if buf.len() > MAX_LINE_BYTES {
-            let reason = format!(
-                "line longer than {} MiB: not a meta dump line",
-                MAX_LINE_BYTES >> 20
-            );
-            c.push(line, None, "line-too-long", reason);
-            skip_line(&mut reader)?;
-            continue;
-        }
-        c.line(line, &buf);
     }
+    let line = lines.line_number();
     c.tables.finish();
     c.resolve();
-    Ok((c, reader, line))
+    Ok((c, lines, line))
 }
 
 /// The report of a check whose every line was read.
-fn report<R: Read>(mut c: Checker, reader: BufReader<HashingReader<R>>, line: u64) -> CheckReport {
+fn report<R: Read>(mut c: Checker, reader: LineBuffer<HashingReader<R>>, line: u64) -> CheckReport {
     c.problems.sort_by_key(|p| (p.line, p.severity));
     let (notes, problems): (Vec<Problem>, Vec<Problem>) = c
         .problems
@@ -226,28 +221,6 @@ fn report<R: Read>(mut c: Checker, reader: BufReader<HashingReader<R>>, line: u6
     };
     report.set_strict(false);
     report
-}
-
-/// Consumes the rest of an over-long line.
-fn skip_line(reader: &mut impl BufRead) -> Result<()> {
-    loop {
-        let chunk = reader
-            .fill_buf()
-            .map_err(|e| Error::io("reading the input", e))?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        match memchr::memchr(b'\n', chunk) {
-            Some(i) => {
-                reader.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let n = chunk.len();
-                reader.consume(n);
-            }
-        }
-    }
 }
 
 impl Checker {

@@ -1,19 +1,19 @@
 //! The checks of the text itself: encoding, line shape, keys.
 
 use super::Checker;
-use crate::dump::{fingerprint, is_frame_line};
+use crate::dump::{fingerprint, is_frame_line, separator, strip_cr};
 
 impl Checker {
     /// One physical line, without its LF.
-    pub(super) fn line(&mut self, line: u64, mut bytes: &[u8]) {
-        if let Some(rest) = bytes.strip_suffix(b"\r") {
+    pub(super) fn line(&mut self, line: u64, bytes: &[u8]) {
+        let (bytes, crlf) = strip_cr(bytes);
+        if crlf {
             self.push(
                 line,
                 None,
                 "crlf",
                 "line ends in CR LF: restore keeps the CR inside the value (a plain value then reads wrong)".into(),
             );
-            bytes = rest;
         }
         if bytes.is_empty() {
             self.push(
@@ -65,7 +65,10 @@ impl Checker {
 
     /// A line of valid text that is not a `/debug` line: `KEY: VALUE`?
     fn key_line(&mut self, line: u64, text: &str) {
-        let Some((key, value)) = text.split_once(": ") else {
+        // `": "` is ASCII: both sides of it are whole characters.
+        let Some((key, value)) =
+            separator(text.as_bytes()).map(|at| (&text[..at], &text[at + 2..]))
+        else {
             let reason = "no \": \" separator: restore skips this line";
             return self.push(line, None, "no-separator", reason.into());
         };

@@ -1,21 +1,23 @@
 //! `copy`: plans every table's time chunks and runs them through the library's
 //! [`copy_rows`], then prints the table of what was copied.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Args;
 
+use super::copy_compare::{comparison_table, comparison_totals, write_comparisons, VerifyLevel};
 use super::copy_plan::{plan, Format, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
+use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
 use cnosdb_migrate::copy::ledger::{self, Ledger, PassEntry};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
 use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan};
 use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE};
-use cnosdb_migrate::output::is_stdout;
+use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::CopyDir;
 use cnosdb_migrate::tables::time::{format_timestamp, parse_timestamp};
@@ -34,8 +36,8 @@ pub struct CopyArgs {
     /// Staging location both data nodes can reach: a shared directory (file:///path) or an
     /// object store (s3://bucket/prefix, see --s3-*); each table gets
     /// <dir>/<tenant>/<db>/<table>.
-    #[arg(long, value_name = "URL")]
-    pub dir: String,
+    #[arg(long, value_name = "URL", required_unless_present = "verify_only")]
+    pub dir: Option<String>,
     #[command(flatten)]
     pub s3: super::s3::S3Args,
     /// File format of the copied rows.
@@ -77,6 +79,14 @@ pub struct CopyArgs {
     /// Print the statements and where they would go; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the chunks, compare every table on both nodes: `rows` (count, first and last
+    /// time), `content` (also every column's count, min and max per chunk), or `none`.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
+    pub verify: VerifyLevel,
+    /// Copy nothing: only compare the tables on both nodes (as --verify says; exit 0 only
+    /// when none differs).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify_only: bool,
     /// Also write the final table as JSON Lines to PATH (replaced if it exists); `-`: on stdout,
     /// instead of the text table.
     #[arg(long, value_name = "PATH")]
@@ -87,6 +97,9 @@ pub struct CopyArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// A progress line per chunk on stderr instead of a bar (for `upgrade`'s logs).
+    #[arg(long, hide = true)]
+    pub progress_lines: bool,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -102,7 +115,7 @@ fn now_ns() -> i64 {
 }
 
 /// Stops with the list of differences when a table differs between the nodes.
-fn check_schemas(plan: &[TablePlan], nodes: Nodes<'_>) -> Result<()> {
+fn check_schemas(plan: &[cnosdb_migrate::copy::TablePlan], nodes: Nodes<'_>) -> Result<()> {
     let differences = schema_differences(plan, nodes).map_err(|e| Error::Remote(e.to_string()))?;
     if differences.is_empty() {
         return Ok(());
@@ -120,7 +133,9 @@ fn check_schemas(plan: &[TablePlan], nodes: Nodes<'_>) -> Result<()> {
 
 /// Runs `copy`.
 pub fn run(args: CopyArgs) -> Result<u8> {
-    let dir = CopyDir::parse(&args.dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    // A comparison sends no COPY INTO: the staging directory only names the plan's locations.
+    let dir = args.dir.as_deref().unwrap_or("file:///unused");
+    let dir = CopyDir::parse(dir).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
     let dir = args.s3.connect(dir)?;
     let format = args.format.into();
     if args.state.as_deref().is_some_and(|p| is_stdout(Some(p))) {
@@ -160,6 +175,9 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         from: &from,
         to: &to,
     };
+    if args.verify_only {
+        return verify_only(&args, &chunked, nodes);
+    }
     check_schemas(&chunked, nodes)?;
     if let Some(conn) = dir.connection() {
         say!("cnosdb-migrate: {}", super::s3::history_warning(conn));
@@ -175,34 +193,44 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
-        stop: super::interrupt::stop_flag(),
+        stop: super::interrupt::stop_flag(super::interrupt::COPY_STOPPING),
     };
-    let watch = Watch::new(chunked.iter().map(|t| t.chunks.len()).sum(), args.quiet);
+    let watch = Watch::new(
+        chunked.iter().map(|t| t.chunks.len()).sum(),
+        args.quiet,
+        args.progress_lines,
+    );
     let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
     watch.finish();
+    let stopped_early = config.stop.load(Ordering::SeqCst);
+    let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    let compared = match args.verify {
+        VerifyLevel::None => Vec::new(),
+        _ if failed > 0 || stopped_early => Vec::new(),
+        level => compare_tables(&chunked, nodes, level == VerifyLevel::Content),
+    };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {
         print_summary(&chunked, &outcome, tables.definitions_only.len())?;
+        if !compared.is_empty() {
+            say!("{}", comparison_totals(&chunked, &compared).trim_end());
+        }
     }
     if let Some(path) = &args.report {
-        write_report(path, &chunked, &outcome)?;
+        write_report(path, &chunked, &outcome, &compared)?;
     }
-    let stopped = config.stop.load(Ordering::SeqCst);
-    finish(&chunked, &outcome, stopped, &args, ledger.as_mut())
-}
-
-/// Says what is left (or records the finished pass); the exit code.
-fn finish(
-    plan: &[TablePlan],
-    outcome: &CopyOutcome,
-    was_stopped: bool,
-    args: &CopyArgs,
-    ledger: Option<&mut Ledger>,
-) -> Result<u8> {
-    if was_stopped {
-        return Ok(stopped(outcome, args.state.is_some()));
+    if stopped_early {
+        return Ok(stopped(&outcome, args.state.is_some()));
     }
-    let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
+    let differ = compared.iter().filter(|c| !c.verdict.ok()).count();
+    if differ > 0 {
+        say!(
+            "cnosdb-migrate: {differ} tables differ between the nodes after every chunk was \
+             verified: rows were written or removed on one of them during the copy, or a chunk \
+             was copied by another run; see the lines above"
+        );
+        return Ok(EXIT_REMOTE);
+    }
     if failed > 0 {
         let errors = outcome.chunks.iter().filter_map(|o| o.error.as_deref());
         if let Some(hint) = errors.filter_map(super::s3::refused_keys_hint).next() {
@@ -220,8 +248,8 @@ fn finish(
         );
         return Ok(EXIT_REMOTE);
     }
-    if let Some(ledger) = ledger {
-        record_pass(ledger, plan, args.since)?;
+    if let Some(ledger) = ledger.as_mut() {
+        record_pass(ledger, &chunked, args.since)?;
     }
     Ok(EXIT_OK)
 }
@@ -244,6 +272,26 @@ fn record_pass(ledger: &mut Ledger, plan: &[TablePlan], since: Option<i64>) -> R
         format_timestamp(watermark)
     );
     Ok(())
+}
+
+/// `copy --verify-only`: the comparison of every table, as a table or JSON Lines.
+fn verify_only(args: &CopyArgs, plan: &[TablePlan], nodes: Nodes<'_>) -> Result<u8> {
+    let content = args.verify == VerifyLevel::Content;
+    let compared: Vec<TableComparison> = compare_tables(plan, nodes, content);
+    if let Some(path) = &args.report {
+        write_comparisons(path, plan, &compared)?;
+    }
+    if !args.report.as_deref().is_some_and(|p| is_stdout(Some(p))) {
+        let mut out = Output::open(None, false, true)?;
+        out.write_all(comparison_table(plan, &compared).as_bytes())
+            .map_err(|e| Error::io("writing to stdout", e))?;
+        out.commit()?;
+    }
+    Ok(if compared.iter().all(|c| c.verdict.ok()) {
+        EXIT_OK
+    } else {
+        EXIT_REMOTE
+    })
 }
 
 /// What is said when the copy was stopped; its exit code.

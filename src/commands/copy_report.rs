@@ -2,15 +2,16 @@
 //! table and the JSON Lines report.
 
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::progress;
 use super::tables::text_table;
+use cnosdb_migrate::copy::compare::TableComparison;
 use cnosdb_migrate::copy::ledger::{ChunkKey, Progress, Step};
 use cnosdb_migrate::copy::{
     ChunkOutcome, ChunkStatus, CopyOutcome, Observer, PlannedChunk, TablePlan,
@@ -26,34 +27,33 @@ use cnosdb_migrate::tables::sql::{
 };
 
 /// Progress on stderr (a bar over chunks, rows in the message; hidden when not a terminal),
-/// and each failure or retry as it happens.
+/// or a progress line per chunk for `upgrade` to read; and each failure or retry as it
+/// happens.
 pub struct Watch {
     bar: ProgressBar,
+    /// Write a progress line per chunk.
+    lines: bool,
+    chunks: u64,
+    done: AtomicU64,
     exported: AtomicU64,
     imported: AtomicU64,
 }
 
 impl Watch {
-    /// A bar over `chunks` chunks, unless `quiet` or stderr is not a terminal.
-    pub fn new(chunks: usize, quiet: bool) -> Watch {
-        let bar = if quiet || !io::stderr().is_terminal() {
-            ProgressBar::hidden()
-        } else {
-            let bar = ProgressBar::with_draw_target(
-                Some(chunks as u64),
-                ProgressDrawTarget::stderr_with_hz(4),
-            );
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:20}] {pos}/{len} chunks, {msg}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message("rows 0 out, 0 in");
-            bar.enable_steady_tick(Duration::from_millis(250));
-            bar
-        };
+    /// A bar over `chunks` chunks, unless `quiet` or stderr is not a terminal; with `lines`,
+    /// progress lines instead.
+    pub fn new(chunks: usize, quiet: bool, lines: bool) -> Watch {
+        let bar = progress::bar(
+            quiet || lines,
+            Some(chunks as u64),
+            "{elapsed_precise} [{bar:20}] {pos}/{len} chunks, {msg}",
+        );
+        bar.set_message("rows 0 out, 0 in");
         Watch {
             bar,
+            lines,
+            chunks: chunks as u64,
+            done: AtomicU64::new(0),
             exported: AtomicU64::new(0),
             imported: AtomicU64::new(0),
         }
@@ -76,6 +76,15 @@ impl Observer for Watch {
                 .fetch_add(o.imported.unwrap_or(0), Ordering::Relaxed);
             let (e, i) = (e + o.exported.unwrap_or(0), i + o.imported.unwrap_or(0));
             self.bar.set_message(format!("rows {e} out, {i} in"));
+        }
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.lines {
+            let (e, i) = (
+                self.exported.load(Ordering::Relaxed),
+                self.imported.load(Ordering::Relaxed),
+            );
+            let what = format!("chunks, rows {e} out, {i} in");
+            say!("{}", progress::line(done, self.chunks, &what));
         }
         if let (Some(c), Some(i)) = (o.counted, o.imported) {
             if o.status == ChunkStatus::Copied && c > i {
@@ -191,6 +200,9 @@ struct TableLine<'a> {
     status: &'static str,
     seconds: f64,
     chunks: Vec<ChunkLine<'a>>,
+    /// The table compared on both nodes after its chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compared: Option<&'a TableComparison>,
 }
 
 #[derive(Serialize)]
@@ -220,7 +232,11 @@ fn table_status(chunks: &[&ChunkOutcome]) -> ChunkStatus {
         .unwrap_or(Empty)
 }
 
-fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'a>> {
+fn lines<'a>(
+    plan: &'a [TablePlan],
+    outcome: &'a CopyOutcome,
+    compared: &'a [TableComparison],
+) -> Vec<TableLine<'a>> {
     plan.iter()
         .enumerate()
         .map(|(n, t)| {
@@ -233,6 +249,7 @@ fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'
                 exported: chunks.iter().filter_map(|c| c.exported).sum(),
                 imported: chunks.iter().filter_map(|c| c.imported).sum(),
                 status: table_status(&chunks).name(),
+                compared: compared.iter().find(|c| c.table == n),
                 seconds: chunks.iter().map(|c| c.elapsed.as_secs_f64()).sum(),
                 chunks: chunks
                     .iter()
@@ -255,10 +272,16 @@ fn lines<'a>(plan: &'a [TablePlan], outcome: &'a CopyOutcome) -> Vec<TableLine<'
         .collect()
 }
 
-/// Writes one JSON line per table, its chunks inside, to `path` (replaced; `-`: stdout).
-pub fn write_report(path: &Path, plan: &[TablePlan], outcome: &CopyOutcome) -> Result<()> {
+/// Writes one JSON line per table, its chunks and its comparison inside, to `path`
+/// (replaced; `-`: stdout).
+pub fn write_report(
+    path: &Path,
+    plan: &[TablePlan],
+    outcome: &CopyOutcome,
+    compared: &[TableComparison],
+) -> Result<()> {
     let mut out = Output::open(Some(path), true, false)?;
-    lines(plan, outcome)
+    lines(plan, outcome, compared)
         .iter()
         .try_for_each(|l| {
             serde_json::to_writer(&mut out, l)?;
@@ -275,7 +298,7 @@ pub fn print_summary(
     outcome: &CopyOutcome,
     definitions_only: usize,
 ) -> Result<()> {
-    let lines = lines(plan, outcome);
+    let lines = lines(plan, outcome, &[]);
     let rows: Vec<Vec<String>> = lines
         .iter()
         .map(|l| {

@@ -5,12 +5,14 @@ pub mod term;
 
 pub mod check;
 pub mod copy;
+pub mod copy_compare;
 pub mod copy_plan;
 pub mod copy_report;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;
 pub mod interrupt;
+pub mod progress;
 pub mod restore;
 pub mod s3;
 pub mod tables;

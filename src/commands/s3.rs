@@ -11,7 +11,7 @@ use cnosdb_migrate::tables::s3::{S3Connection, Secret};
 use cnosdb_migrate::tables::sql::CopyDir;
 
 /// How the data nodes reach an `s3://` staging location.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, Args, serde::Serialize)]
 pub struct S3Args {
     /// For --dir s3://…: the URL of an S3-compatible store (e.g. http://minio:9000), addressed
     /// by path (the bucket in the path); without it, AWS S3 with virtual-hosted buckets.
@@ -32,6 +32,20 @@ pub struct S3Args {
 const ENV_KEYS: &str = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
 impl S3Args {
+    /// The options as `copy` takes them, for a step of `upgrade`.
+    pub fn words(&self) -> Vec<String> {
+        let options = [
+            ("--s3-endpoint", &self.s3_endpoint),
+            ("--s3-region", &self.s3_region),
+            ("--s3-profile", &self.s3_profile),
+        ];
+        options
+            .into_iter()
+            .filter_map(|(flag, value)| Some([flag.to_string(), value.clone()?]))
+            .flatten()
+            .collect()
+    }
+
     /// `dir` with its connection when it is `s3://`; the options refused for `file://`.
     pub fn connect(&self, dir: CopyDir) -> Result<CopyDir> {
         if !dir.is_object_store() {

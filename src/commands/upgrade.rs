@@ -5,12 +5,13 @@
 //! last step that finished.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::Serialize;
 
-use cnosdb_migrate::error::{Result, EXIT_INVALID_INPUT, EXIT_OK};
+use cnosdb_migrate::error::{Result, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_OK};
 
 mod preflight;
 mod summary;
@@ -38,9 +39,13 @@ pub struct UpgradeArgs {
     /// Where every artifact and the journal go (created 0700; files 0600).
     #[arg(long, value_name = "DIR")]
     pub workdir: PathBuf,
-    /// Staging directory both data nodes reach, for the rows (file:///path).
+    /// Staging location both data nodes reach, for the rows: a shared directory
+    /// (file:///path) or an object store (s3://bucket/prefix, see --s3-*).
     #[arg(long, value_name = "URL")]
     pub dir: String,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub s3: super::s3::S3Args,
     /// User on both clusters.
     #[arg(long, default_value = "root")]
     pub user: String,
@@ -56,6 +61,10 @@ pub struct UpgradeArgs {
     /// Restore into a cluster that already holds tenants, users or tables of its own.
     #[arg(long)]
     pub merge: bool,
+    /// Verify the rows column by column: every column's count, min and max per chunk on both
+    /// clusters (else each table's rows and first and last time).
+    #[arg(long)]
+    pub verify_content: bool,
     /// Run the pre-flight only, change nothing.
     #[arg(long)]
     #[serde(skip)]
@@ -63,7 +72,7 @@ pub struct UpgradeArgs {
 }
 
 /// The steps, in order: name, what it does.
-const STEPS: [(&str, &str); 7] = [
+const STEPS: [(&str, &str); 8] = [
     ("fetch-old", "export the old meta store"),
     ("fetch-new", "export the new cluster's meta store"),
     (
@@ -74,6 +83,7 @@ const STEPS: [(&str, &str); 7] = [
     ("restore", "restore into the new cluster"),
     ("verify", "verify what the new cluster holds"),
     ("copy", "copy every table's rows, verified"),
+    ("verify-rows", "compare every table's rows on both clusters"),
 ];
 
 /// Runs `upgrade`.
@@ -107,13 +117,18 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
         say!("pre-flight OK: nothing was changed; run the same command without --check to upgrade");
         return Ok(EXIT_OK);
     }
+    let stop = super::interrupt::stop_flag(UPGRADE_STOPPING);
     for (step, what) in &STEPS[4..] {
         if done.contains_key(*step) {
             say!("{step:<10} done before: {what}");
             continue;
         }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(stopped(&work, step));
+        }
         match run_step(&work, &args, step)? {
             Ok(t) => say!("{step:<10} ok ({:.1} s): {what}", t.as_secs_f64()),
+            Err(_) if stop.load(Ordering::SeqCst) => return Ok(stopped(&work, step)),
             Err(why) => {
                 say!("cnosdb-migrate: error: {step} failed: {why}");
                 say!(
@@ -126,6 +141,21 @@ pub fn run(args: UpgradeArgs) -> Result<u8> {
     }
     summary(&work, &args)?;
     Ok(EXIT_OK)
+}
+
+/// What `upgrade` says at the first signal.
+const UPGRADE_STOPPING: &str = "stopping: no new step is started; the step running ends first \
+                                (a copy that got the signal too ends after its statements in \
+                                flight; interrupt again to exit at once)";
+
+/// What is said when the upgrade was stopped before `step` finished; its exit code.
+fn stopped(work: &Workdir, step: &str) -> u8 {
+    say!(
+        "cnosdb-migrate: stopped before {step} finished; run the same command again to go on: \
+         the steps done are kept in {}",
+        work.journal().display()
+    );
+    EXIT_INTERRUPTED
 }
 
 /// The data node next to a meta service on CnosDB's default ports (8901 → 8902), whatever
@@ -177,94 +207,89 @@ fn run_step(
 /// The command line of a step (this binary's own subcommand).
 fn command(work: &Workdir, args: &UpgradeArgs, step: &str) -> Vec<String> {
     let p = |name: &str| work.path(name).to_string_lossy().into_owned();
-    let s = |x: &str| x.to_string();
+    let to_pw = args.to_password_env.as_ref().unwrap_or(&args.password_env);
+    let (fresh, ready) = (p("fresh.txt"), p("restore.txt"));
+    let mut v = match step {
+        "fetch-old" => words(&["fetch", "-q", "--force", &args.from, "-o", &p("old.txt")]),
+        "fetch-new" => words(&["fetch", "-q", "--force", &args.to, "-o", &fresh]),
+        "transform" => words(&["transform", "-q", "--force", "--target-from", &fresh])
+            .into_iter()
+            .chain(words(&[&p("old.txt"), "-o", &ready]))
+            .chain(words(&["--report", &p("transform.report.jsonl")]))
+            .collect(),
+        "check" => words(&["check", "--target-from", &fresh, &ready]),
+        "restore" => words(&["restore", &args.to, &ready]),
+        "verify" => words(&["verify", &args.to, &ready, "--sql"])
+            .into_iter()
+            .chain([to_sql(args).unwrap_or_default()])
+            .chain(words(&[
+                "--user",
+                &args.user,
+                "--password-env",
+                to_pw,
+                "--json",
+            ]))
+            .collect(),
+        "copy" => copy_words(work, args)
+            .into_iter()
+            .chain(words(&["--progress-lines", "--dir", &args.dir]))
+            .chain(args.s3.words())
+            .chain(words(&["--state", &p("copy.state")]))
+            .chain(words(&["--report", &p("copy.report.jsonl")]))
+            .collect(),
+        _ => {
+            let level = if args.verify_content {
+                "content"
+            } else {
+                "rows"
+            };
+            copy_words(work, args)
+                .into_iter()
+                .chain(words(&["--verify-only", "--verify", level]))
+                .chain(words(&["--report", &p("verify-rows.jsonl")]))
+                .collect()
+        }
+    };
+    match step {
+        "transform" => {
+            if let Some(name) = &args.rename_cluster {
+                v.extend(words(&["--rename-cluster", name]));
+            }
+        }
+        // A rerun after a restore that was cut short: every record is an idempotent set.
+        "restore" if args.merge || work.restore_attempted() => v.push("--merge".into()),
+        _ => {}
+    }
+    v
+}
+
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
+}
+
+/// The words `copy` and `copy --verify-only` share: the dump, both nodes, the credentials.
+fn copy_words(work: &Workdir, args: &UpgradeArgs) -> Vec<String> {
     let to_pw = args
         .to_password_env
         .clone()
         .unwrap_or_else(|| args.password_env.clone());
-    match step {
-        "fetch-old" => vec![
-            s("fetch"),
-            s("-q"),
-            s("--force"),
-            args.from.clone(),
-            s("-o"),
-            p("old.txt"),
-        ],
-        "fetch-new" => vec![
-            s("fetch"),
-            s("-q"),
-            s("--force"),
-            args.to.clone(),
-            s("-o"),
-            p("fresh.txt"),
-        ],
-        "transform" => {
-            let mut v = vec![
-                s("transform"),
-                s("-q"),
-                s("--force"),
-                s("--target-from"),
-                p("fresh.txt"),
-                p("old.txt"),
-                s("-o"),
-                p("restore.txt"),
-                s("--report"),
-                p("transform.report.jsonl"),
-            ];
-            if let Some(name) = &args.rename_cluster {
-                v.extend([s("--rename-cluster"), name.clone()]);
-            }
-            v
-        }
-        "check" => vec![
-            s("check"),
-            s("--target-from"),
-            p("fresh.txt"),
-            p("restore.txt"),
-        ],
-        "restore" => {
-            let mut v = vec![s("restore"), args.to.clone(), p("restore.txt")];
-            // A rerun after a restore that was cut short: every record is an idempotent set.
-            if args.merge || work.restore_attempted() {
-                v.push(s("--merge"));
-            }
-            v
-        }
-        "verify" => vec![
-            s("verify"),
-            args.to.clone(),
-            p("restore.txt"),
-            s("--sql"),
-            to_sql(args).unwrap_or_default(),
-            s("--user"),
-            args.user.clone(),
-            s("--password-env"),
-            to_pw,
-            s("--json"),
-        ],
-        _ => vec![
-            s("copy"),
-            s("-q"),
-            p("old.txt"),
-            s("--from"),
-            from_sql(args).unwrap_or_default(),
-            s("--to"),
-            to_sql(args).unwrap_or_default(),
-            s("--dir"),
-            args.dir.clone(),
-            s("--user"),
-            args.user.clone(),
-            s("--password-env"),
-            args.password_env.clone(),
-            s("--to-password-env"),
-            to_pw,
-            s("--state"),
-            p("copy.state"),
-            s("--report"),
-            p("copy.report.jsonl"),
-        ],
-    }
+    [
+        "copy",
+        "-q",
+        &work.path("old.txt").to_string_lossy(),
+        "--from",
+        &from_sql(args).unwrap_or_default(),
+        "--to",
+        &to_sql(args).unwrap_or_default(),
+        "--user",
+        &args.user,
+        "--password-env",
+        &args.password_env,
+        "--to-password-env",
+        &to_pw,
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 #[cfg(test)]
@@ -292,11 +317,13 @@ mod tests {
             to_sql: None,
             workdir: dir.path().join("w"),
             dir: "file:///s".into(),
+            s3: Default::default(),
             user: "root".into(),
             password_env: "PW".into(),
             to_password_env: None,
             rename_cluster: None,
             merge: false,
+            verify_content: false,
             check: false,
         };
         Workdir::open(&args).unwrap();

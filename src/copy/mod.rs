@@ -5,6 +5,7 @@
 //! one chunk imports, the next one exports.
 
 mod chunk;
+pub mod compare;
 pub mod ledger;
 pub mod plan;
 pub mod schema;

@@ -51,6 +51,21 @@ fn describe(
     }
 }
 
+/// The columns of `t` on `node`, as `DESCRIBE TABLE` lists them; a missing table is an error.
+pub(super) fn column_names(
+    node: &SqlNode,
+    t: &TableInfo,
+) -> Result<Vec<String>, Box<DescribeError>> {
+    match describe(node, t)? {
+        Some(columns) => Ok(columns.into_keys().collect()),
+        None => Err(Box::new(DescribeError {
+            table: t.qualified(),
+            node: node.endpoint(&t.tenant, &t.database),
+            error: SqlError::Body("the table is not there".into()),
+        })),
+    }
+}
+
 /// Every difference between the two nodes' tables of `plan`, one line each; empty when they
 /// agree.
 pub fn schema_differences(

@@ -1,14 +1,10 @@
 //! A streaming reader of either dump form that yields one record per line.
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use super::frame::is_frame_line;
+use super::lines::{separator, strip_cr, LineBuffer, Piece, MAX_LINE_BYTES};
 use crate::error::{Error, InputError, Result};
-
-/// The longest line accepted, in bytes; memory stays bounded by it.
-pub const MAX_LINE_BYTES: usize = 64 << 20;
-
-const INITIAL_BUFFER: usize = 256 << 10;
 
 /// The two forms a meta dump comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,47 +50,46 @@ enum State {
 /// Blank lines are skipped, a CR before the LF is removed (and counted), a missing final
 /// newline is accepted. Everything else that is not a well-formed record is an [`InputError`].
 pub struct DumpReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-    line_no: u64,
-    offset: u64,
-    line_offset: u64,
-    form: Option<Form>,
-    state: State,
-    header_line: u64,
+    lines: LineBuffer<R>,
+    frame: Frame,
     crlf_lines: u64,
     records: u64,
-    /// Index in `buf` of the first NUL byte of the line being searched, if any.
-    nul: Option<usize>,
+}
+
+/// The form found, and where the reader is in the `/debug` frame.
+struct Frame {
+    form: Option<Form>,
+    state: State,
+    /// The line of the frame's header, then of its footer.
+    header_line: u64,
+}
+
+/// Where a record's text lies in its line: after the `* ` prefix, before the CR, its `": "`.
+struct Split {
+    content: usize,
+    end: usize,
+    sep: usize,
 }
 
 impl<R: Read> DumpReader<R> {
     /// A reader over `inner`; it does its own buffering, so pass an unbuffered reader.
     pub fn new(inner: R) -> Self {
         DumpReader {
-            inner,
-            buf: vec![0; INITIAL_BUFFER],
-            start: 0,
-            end: 0,
-            eof: false,
-            line_no: 0,
-            offset: 0,
-            line_offset: 0,
-            form: None,
-            state: State::Start,
-            header_line: 0,
+            // NULs are looked for in the same scan as the LF (a dump is text: a NUL is an error).
+            lines: LineBuffer::new(inner).watching(0),
+            frame: Frame {
+                form: None,
+                state: State::Start,
+                header_line: 0,
+            },
             crlf_lines: 0,
             records: 0,
-            nul: None,
         }
     }
 
     /// The detected form; `None` until the first non-blank line was read.
     pub fn form(&self) -> Option<Form> {
-        self.form
+        self.frame.form
     }
 
     /// How many lines ended in CR LF.
@@ -109,97 +104,22 @@ impl<R: Read> DumpReader<R> {
 
     /// How many bytes were consumed so far (all of them once `next_record` returned `None`).
     pub fn bytes_read(&self) -> u64 {
-        self.offset
+        self.lines.consumed()
     }
 
     /// Gives back the underlying reader.
     pub fn into_inner(self) -> R {
-        self.inner
-    }
-
-    /// The next line as a range of `buf`, without its LF, and the index of its first NUL.
-    ///
-    /// NULs are looked for in the same scan as the LF (a dump is text: a NUL is an error).
-    fn next_line(&mut self) -> Result<Option<(usize, usize, Option<usize>)>> {
-        let mut searched = self.start;
-        loop {
-            while let Some(i) = memchr::memchr2(b'\n', 0, &self.buf[searched..self.end]) {
-                let at = searched + i;
-                if self.buf[at] == b'\n' {
-                    return Ok(Some(self.take_line(at, at + 1)));
-                }
-                self.nul.get_or_insert(at);
-                searched = at + 1;
-            }
-            if self.eof {
-                if self.start == self.end {
-                    return Ok(None);
-                }
-                let end = self.end;
-                return Ok(Some(self.take_line(end, end)));
-            }
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                if let Some(nul) = &mut self.nul {
-                    *nul -= self.start;
-                }
-                self.start = 0;
-            }
-            searched = self.end;
-            if self.end == self.buf.len() {
-                if self.buf.len() > MAX_LINE_BYTES {
-                    return Err(InputError {
-                        line: self.line_no + 1,
-                        offset: Some(self.offset),
-                        message: format!(
-                            "line longer than {} MiB; a meta dump line is one key and one JSON value, \
-                             so this is not a dump (or it is corrupt)",
-                            MAX_LINE_BYTES >> 20
-                        ),
-                        hint: None,
-                    }
-                    .into());
-                }
-                let grown = (self.buf.len() * 2).min(MAX_LINE_BYTES + 1);
-                self.buf.resize(grown, 0);
-            }
-            let n = loop {
-                match self.inner.read(&mut self.buf[self.end..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Error::io("reading the input", e)),
-                }
-            };
-            if n == 0 {
-                self.eof = true;
-            } else {
-                self.end += n;
-            }
-        }
-    }
-
-    fn take_line(
-        &mut self,
-        content_end: usize,
-        next_start: usize,
-    ) -> (usize, usize, Option<usize>) {
-        let range = (self.start, content_end, self.nul.take());
-        self.line_offset = self.offset;
-        self.offset += (next_start - self.start) as u64;
-        self.start = next_start;
-        self.line_no += 1;
-        range
+        self.lines.into_inner()
     }
 
     fn error(&self, message: impl Into<String>) -> Error {
-        InputError::at(self.line_no, message).into()
+        InputError::at(self.lines.line_number(), message).into()
     }
 
     fn error_at(&self, byte: usize, message: impl Into<String>) -> Error {
         InputError {
-            line: self.line_no,
-            offset: Some(self.line_offset + byte as u64),
+            line: self.lines.line_number(),
+            offset: Some(self.lines.line_offset() + byte as u64),
             message: message.into(),
             hint: None,
         }
@@ -208,109 +128,100 @@ impl<R: Read> DumpReader<R> {
 
     /// The next record, or `None` at the end of a complete dump.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
-        loop {
-            let Some((a, mut b, nul)) = self.next_line()? else {
-                return self.finish().map(|()| None);
-            };
-            if b > a && self.buf[b - 1] == b'\r' {
-                b -= 1;
-                self.crlf_lines += 1;
+        let split = loop {
+            match self.lines.next_piece() {
+                Ok(Some(Piece::Line(_))) => {}
+                Ok(Some(Piece::Part(_))) => return Err(self.too_long()),
+                Ok(None) => return self.finish().map(|()| None),
+                Err(e) => return Err(Error::io("reading the input", e)),
             }
-            if a == b {
-                continue;
+            if let Some(split) = self.split()? {
+                break split;
             }
-            let line = &self.buf[a..b];
-            if let Some(i) = nul {
-                return Err(self.error_at(
-                    i - a,
-                    "NUL byte; a dump is text: this file is binary or corrupt",
-                ));
+        };
+        self.records += 1;
+        let line = self.lines.last();
+        let text = &line[split.content..split.end];
+        let (line_no, offset) = (self.lines.line_number(), self.lines.line_offset());
+        match std::str::from_utf8(text) {
+            Ok(s) => Ok(Some(Record {
+                line: line_no,
+                offset,
+                key: &s[..split.sep],
+                value: &s[split.sep + 2..],
+            })),
+            Err(e) => Err(InputError {
+                line: line_no,
+                offset: Some(offset + (split.content + e.valid_up_to()) as u64),
+                message: "invalid UTF-8; CnosDB keys and values are UTF-8 text, \
+                          so the file was damaged in transfer or re-encoded"
+                    .into(),
+                hint: None,
             }
-            match self.state {
-                State::Start => {
-                    self.state = State::Body;
-                    if is_frame_line(line) {
-                        self.form = Some(Form::Debug);
-                        self.header_line = self.line_no;
-                        continue;
-                    }
-                    self.form = Some(Form::Dump);
-                }
-                State::AfterFooter => {
-                    return Err(self.error(format!(
-                        "text after the /debug footer (the frame closed at line {}); \
-                         remove it, or check that two dumps were not concatenated",
-                        self.header_line
-                    )));
-                }
-                State::Body => {}
-            }
-            let mut content = a;
-            if self.form == Some(Form::Debug) {
-                if line.starts_with(b"***") && is_frame_line(line) {
-                    self.state = State::AfterFooter;
-                    self.header_line = self.line_no;
-                    continue;
-                }
-                if !line.starts_with(b"* ") {
-                    return Err(self.error(
-                        "line inside a /debug frame without its `* ` prefix; \
-                         the file mixes the /debug and /dump forms",
-                    ));
-                }
-                content += 2;
-                if content == b {
-                    continue;
-                }
-            } else if line[0] == b'*' {
-                return Err(self.error(
-                    "line starts with `*` in a /dump-form file; a /debug dump must start \
-                     with its frame line (`******---…---******`), so the header is missing",
-                ));
-            }
-            let text = &self.buf[content..b];
-            let Some(sep) = separator(text) else {
-                return Err(self.error(
-                    "no \": \" separator; every line must be `KEY: VALUE` \
-                     (a value with a raw newline, or a truncated line?)",
-                ));
-            };
-            if sep == 0 {
-                return Err(self.error("empty key (the line starts with \": \")"));
-            }
-            if text[0] != b'/' {
-                return Err(self.error("key does not start with `/`"));
-            }
-            self.records += 1;
-            let (line_no, offset) = (self.line_no, self.line_offset);
-            return match std::str::from_utf8(text) {
-                Ok(s) => Ok(Some(Record {
-                    line: line_no,
-                    offset,
-                    key: &s[..sep],
-                    value: &s[sep + 2..],
-                })),
-                Err(e) => Err(InputError {
-                    line: line_no,
-                    offset: Some(offset + (content - a + e.valid_up_to()) as u64),
-                    message: "invalid UTF-8; CnosDB keys and values are UTF-8 text, \
-                              so the file was damaged in transfer or re-encoded"
-                        .into(),
-                    hint: None,
-                }
-                .into()),
-            };
+            .into()),
         }
     }
 
+    fn too_long(&self) -> Error {
+        InputError {
+            line: self.lines.line_number(),
+            offset: Some(self.lines.line_offset()),
+            message: format!(
+                "line longer than {} MiB; a meta dump line is one key and one JSON value, \
+                 so this is not a dump (or it is corrupt)",
+                MAX_LINE_BYTES >> 20
+            ),
+            hint: None,
+        }
+        .into()
+    }
+
+    /// Judges the last line read: the place of its record, `None` for a line that holds none
+    /// (blank, a frame line, an empty `* ` line), or the error that stops the reading.
+    fn split(&mut self) -> Result<Option<Split>> {
+        let (line, crlf) = strip_cr(self.lines.last());
+        self.crlf_lines += u64::from(crlf);
+        if line.is_empty() {
+            return Ok(None);
+        }
+        if let Some(i) = self.lines.watched() {
+            return Err(self.error_at(
+                i,
+                "NUL byte; a dump is text: this file is binary or corrupt",
+            ));
+        }
+        let end = line.len();
+        let Some(content) = self.frame.prefix(line, self.lines.line_number())? else {
+            return Ok(None);
+        };
+        if content == end {
+            return Ok(None);
+        }
+        let text = &line[content..];
+        let Some(sep) = separator(text) else {
+            return Err(self.error(
+                "no \": \" separator; every line must be `KEY: VALUE` \
+                 (a value with a raw newline, or a truncated line?)",
+            ));
+        };
+        if sep == 0 {
+            return Err(self.error("empty key (the line starts with \": \")"));
+        }
+        if text[0] != b'/' {
+            return Err(self.error("key does not start with `/`"));
+        }
+        Ok(Some(Split { content, end, sep }))
+    }
+
     fn finish(&self) -> Result<()> {
-        if self.form == Some(Form::Debug) && self.state != State::AfterFooter {
+        let frame = &self.frame;
+        if frame.form == Some(Form::Debug) && frame.state != State::AfterFooter {
             return Err(InputError::at(
-                self.line_no,
+                self.lines.line_number(),
                 format!(
                     "the /debug dump has a header (line {}) but no footer: the download was \
                      truncated; fetch it again",
-                    self.header_line
+                    frame.header_line
                 ),
             )
             .into());
@@ -319,17 +230,59 @@ impl<R: Read> DumpReader<R> {
     }
 }
 
-/// The index of the first `": "` in `text` (a key rarely holds a colon: look for those).
-fn separator(text: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = memchr::memchr(b':', &text[from..]) {
-        let at = from + i;
-        if text.get(at + 1) == Some(&b' ') {
-            return Some(at);
+impl Frame {
+    /// Tells the form from the first line and follows the `/debug` frame: where the record's
+    /// text starts in `line` (after the `* ` prefix), or `None` for a frame line.
+    fn prefix(&mut self, line: &[u8], line_no: u64) -> Result<Option<usize>> {
+        match self.state {
+            State::Start => {
+                self.state = State::Body;
+                if is_frame_line(line) {
+                    self.form = Some(Form::Debug);
+                    self.header_line = line_no;
+                    return Ok(None);
+                }
+                self.form = Some(Form::Dump);
+            }
+            State::AfterFooter => {
+                return Err(InputError::at(
+                    line_no,
+                    format!(
+                        "text after the /debug footer (the frame closed at line {}); \
+                     remove it, or check that two dumps were not concatenated",
+                        self.header_line
+                    ),
+                )
+                .into());
+            }
+            State::Body => {}
         }
-        from = at + 1;
+        if self.form == Some(Form::Debug) {
+            if line.starts_with(b"***") && is_frame_line(line) {
+                self.state = State::AfterFooter;
+                self.header_line = line_no;
+                return Ok(None);
+            }
+            if !line.starts_with(b"* ") {
+                return Err(InputError::at(
+                    line_no,
+                    "line inside a /debug frame without its `* ` prefix; \
+                     the file mixes the /debug and /dump forms",
+                )
+                .into());
+            }
+            return Ok(Some(2));
+        }
+        if line[0] == b'*' {
+            return Err(InputError::at(
+                line_no,
+                "line starts with `*` in a /dump-form file; a /debug dump must start \
+                 with its frame line (`******---…---******`), so the header is missing",
+            )
+            .into());
+        }
+        Ok(Some(0))
     }
-    None
 }
 
 #[cfg(test)]
@@ -399,7 +352,7 @@ mod tests {
 
     #[test]
     fn lines_longer_than_the_buffer() {
-        let long = "x".repeat(INITIAL_BUFFER * 3);
+        let long = "x".repeat((256 << 10) * 3);
         let input = format!("/a: {long}\n/b: 1\n");
         let recs = read_all(input.as_bytes()).unwrap();
         assert_eq!(recs[0].2.len(), long.len());
@@ -409,12 +362,12 @@ mod tests {
     #[test]
     fn nul_offsets_across_buffer_refills() {
         // The second line starts before the end of the first buffer, its NUL lies after it.
-        let pad = "x".repeat(INITIAL_BUFFER - 10);
+        let pad = "x".repeat((256 << 10) - 10);
         let input = format!("/a: {pad}\n/b: {}\0y\n", "z".repeat(100));
         let e = err(input.as_bytes());
         assert_eq!((e.line, e.offset), (2, Some((pad.len() + 5 + 104) as u64)));
         // A NUL at the end of a line longer than the buffer.
-        let long = "x".repeat(INITIAL_BUFFER * 2);
+        let long = "x".repeat((256 << 10) * 2);
         let e = err(format!("/a: 1\n/b: {long}\0\0\n").as_bytes());
         assert_eq!((e.line, e.offset), (2, Some((6 + 4 + long.len()) as u64)));
     }

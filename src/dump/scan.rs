@@ -6,68 +6,31 @@
 
 use std::io::{self, Read};
 
-use super::MAX_LINE_BYTES;
-
-const BUFFER: usize = 256 << 10;
+use super::lines::{separator, strip_cr, LineBuffer, Piece};
 
 /// Calls `f(key, value)` for each line of `input` that holds a `": "`, with the `/debug`
 /// form's `* ` and a CR before the line feed taken off. Lines longer than
-/// [`MAX_LINE_BYTES`] are skipped.
-pub fn scan_records(mut input: impl Read, mut f: impl FnMut(&[u8], &[u8])) -> io::Result<()> {
-    let mut buf = vec![0u8; BUFFER];
-    // `buf[..len]` holds bytes read and not yet split; `skipping` drops an overlong line.
-    let (mut len, mut skipping) = (0usize, false);
-    loop {
-        if len == buf.len() {
-            if buf.len() < MAX_LINE_BYTES {
-                buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
-            } else {
-                (len, skipping) = (0, true);
+/// [`super::MAX_LINE_BYTES`] are skipped.
+pub fn scan_records(input: impl Read, mut f: impl FnMut(&[u8], &[u8])) -> io::Result<()> {
+    let mut lines = LineBuffer::new(input);
+    // Set on a part of an over-long line: the line is skipped, up to its end.
+    let mut skipping = false;
+    while let Some(piece) = lines.next_piece()? {
+        let line = match piece {
+            Piece::Part(_) => {
+                skipping = true;
+                continue;
             }
-        }
-        let n = match input.read(&mut buf[len..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Piece::Line(_) if std::mem::take(&mut skipping) => continue,
+            Piece::Line(line) => line,
         };
-        if n == 0 {
-            if !skipping {
-                line(&buf[..len], &mut f);
-            }
-            return Ok(());
-        }
-        let filled = len + n;
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &buf[len..filled]) {
-            let end = len + nl;
-            if skipping {
-                skipping = false;
-            } else {
-                line(&buf[start..end], &mut f);
-            }
-            start = end + 1;
-        }
-        buf.copy_within(start..filled, 0);
-        len = filled - start;
-    }
-}
-
-fn line(mut line: &[u8], f: &mut impl FnMut(&[u8], &[u8])) {
-    if let Some(rest) = line.strip_suffix(b"\r") {
-        line = rest;
-    }
-    if let Some(rest) = line.strip_prefix(b"* ") {
-        line = rest;
-    }
-    // The first `": "`: a colon, then a space.
-    let mut from = 0;
-    while let Some(at) = memchr::memchr(b':', &line[from..]).map(|i| from + i) {
-        if line.get(at + 1) == Some(&b' ') {
+        let line = strip_cr(line).0;
+        let line = line.strip_prefix(b"* ").unwrap_or(line);
+        if let Some(at) = separator(line) {
             f(&line[..at], &line[at + 2..]);
-            return;
         }
-        from = at + 1;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -111,7 +74,7 @@ mod tests {
 
     #[test]
     fn lines_longer_than_the_buffer_are_read_whole() {
-        let long = "v".repeat(3 * BUFFER + 5);
+        let long = "v".repeat(3 * (256 << 10) + 5);
         let text = format!("/a: {long}\n/b: 2\n");
         let got = records(text.as_bytes(), 1 << 20);
         assert_eq!(got.len(), 2);

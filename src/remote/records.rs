@@ -6,7 +6,7 @@
 
 use std::io::{self, Read};
 
-use memchr::memmem;
+use crate::dump::{separator, LineBuffer, Piece};
 
 /// A byte range of the body sent in one request, holding whole lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,55 +95,34 @@ pub fn plan(input: impl Read, chunk_records: Option<u64>, resume_from: u64) -> i
 /// Calls `on_line(line_end, is_record, record_number)` for every `\n`-separated piece of
 /// `input` (the last one may lack its `\n`); `line_end` is the offset just past the piece and
 /// its `\n`. Returns the number of bytes read.
-fn scan_lines(mut input: impl Read, mut on_line: impl FnMut(u64, bool, u64)) -> io::Result<u64> {
-    let sep = memmem::Finder::new(b": ");
-    let mut buf = vec![0u8; 256 << 10];
-    let mut offset = 0u64;
-    let mut has_sep = false;
-    let mut prev_colon = false;
-    let mut in_line = false;
+fn scan_lines(input: impl Read, on_line: impl FnMut(u64, bool, u64)) -> io::Result<u64> {
+    count_lines(LineBuffer::new(input), on_line)
+}
+
+/// [`scan_lines`] over a given line buffer.
+fn count_lines<R: Read>(
+    mut lines: LineBuffer<R>,
+    mut on_line: impl FnMut(u64, bool, u64),
+) -> io::Result<u64> {
+    // A line longer than the buffer's limit comes in parts: its `": "` may straddle two.
+    let (mut has_sep, mut prev_colon) = (false, false);
     let mut records = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+    while let Some(piece) = lines.next_piece()? {
+        let (bytes, whole) = match piece {
+            Piece::Line(bytes) => (bytes, true),
+            Piece::Part(bytes) => (bytes, false),
         };
-        let mut rest = &buf[..n];
-        while !rest.is_empty() {
-            let (segment, newline) = match memchr::memchr(b'\n', rest) {
-                Some(i) => (&rest[..i], true),
-                None => (rest, false),
-            };
-            if !has_sep && !segment.is_empty() {
-                has_sep = (prev_colon && segment[0] == b' ') || sep.find(segment).is_some();
-            }
-            if let Some(&last) = segment.last() {
-                prev_colon = last == b':';
-                in_line = true;
-            }
-            let consumed = segment.len() + usize::from(newline);
-            offset += consumed as u64;
-            rest = &rest[consumed..];
-            if newline {
-                if has_sep {
-                    records += 1;
-                }
-                on_line(offset, has_sep, records);
-                has_sep = false;
-                prev_colon = false;
-                in_line = false;
-            }
+        if !has_sep && !bytes.is_empty() {
+            has_sep = (prev_colon && bytes[0] == b' ') || separator(bytes).is_some();
+        }
+        prev_colon = bytes.last() == Some(&b':');
+        if whole {
+            records += u64::from(has_sep);
+            on_line(lines.consumed(), has_sep, records);
+            (has_sep, prev_colon) = (false, false);
         }
     }
-    if in_line {
-        if has_sep {
-            records += 1;
-        }
-        on_line(offset, has_sep, records);
-    }
-    Ok(offset)
+    Ok(lines.consumed())
 }
 
 #[cfg(test)]
@@ -205,6 +184,25 @@ mod tests {
     fn separator_split_across_reads() {
         let body = b"/a: 1\n/b:2\n/c:: 3\n:\n \n";
         assert_eq!(count(Trickle(body)).unwrap(), server_count(body));
+    }
+
+    #[test]
+    fn separator_split_across_parts_of_an_over_long_line() {
+        let body = b"/a: 1\n/bb:2\n/cc:: 3\n:\n \n/ddd: 4\n/ee:e 5";
+        for limit in [1, 2, 3, 4] {
+            let mut n = 0;
+            let bytes = count_lines(LineBuffer::with_limit(Trickle(body), limit), |_, r, num| {
+                if r {
+                    n = num;
+                }
+            })
+            .unwrap();
+            assert_eq!(
+                (n, bytes),
+                (server_count(body), body.len() as u64),
+                "{limit}"
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::{InputError, Result};
 
 /// A half-open time range `[start, end)`; `None` is unbounded on that side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Chunk {
     /// First time in the chunk, in the database's unit.
     pub start: Option<i64>,

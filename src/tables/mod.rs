@@ -78,6 +78,13 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
+    /// An upper estimate of the bytes `rows` rows take once staged: 8 bytes for the time and
+    /// for each tag and field (uncompressed; Parquet files are usually smaller).
+    pub fn staged_bytes(&self, rows: u64) -> u64 {
+        let columns = 1 + u64::from(self.tags.unwrap_or(0)) + u64::from(self.fields);
+        rows.saturating_mul(8 * columns)
+    }
+
     /// `tenant.database.table`, for messages (control characters escaped).
     pub fn qualified(&self) -> String {
         let name = format!("{}.{}.{}", self.tenant, self.database, self.table);

@@ -20,6 +20,8 @@
 //!   time is in the range, none otherwise (and writes nothing, as CnosDB writes no file for an
 //!   empty result); `SELECT count(*) FROM <table> [WHERE …]` counts the same way, answering
 //!   `[{"COUNT(UInt8(1))":N}]` (or CSV).
+//! - The copy's comparison `SELECT count(*) AS n, CAST(min(time) …) AS first, … AS last FROM
+//!   <table> WHERE …` answers the same count, and `row_time` as first and last (CSV).
 //! - `DESCRIBE TABLE <table>` answers two columns (see [`NodeConfig::field_types`]), JSON.
 //! - [`Fault`]s a real server shows only by accident: an error status, a slow answer; each for
 //!   the first N statements containing a text.
@@ -38,6 +40,10 @@ pub type Fs = Arc<Mutex<BTreeMap<String, u64>>>;
 /// The default [`NodeConfig::row_time`]: in the bucket `fixtures/copy/dump.txt` records for
 /// `cnosdb.public` (2022-12-19 to 2023-12-19, ns).
 pub const ROW_TIME: i64 = 1_690_000_000_000_000_000;
+
+/// The start of the copy's comparison of a table (before `"<table>" WHERE …`).
+const EXTENT: &str = "SELECT count(*) AS n, CAST(min(time) AS BIGINT) AS first, \
+                      CAST(max(time) AS BIGINT) AS last FROM ";
 
 /// `(tenant, database, table)`.
 pub type TableKey = (String, String, String);
@@ -288,6 +294,20 @@ fn handle(state: &Mutex<State>, fs: &Fs, req: &tiny_http::Request, sql: String) 
             {"column_name": "v", "data_type": ty, "column_type": "FIELD", "compression_codec": "DEFAULT"},
         ]);
         return (200, "application/json", body.to_string());
+    }
+    if let Some(rest) = sql.strip_prefix(EXTENT) {
+        // The copy's comparison of a table: count, first and last time (CSV).
+        let time = st.config.row_time;
+        let query = format!("SELECT count(*) FROM {rest}");
+        return match execute(&mut st.config, fs, &tenant, &db, &query) {
+            Ok(0) => (200, "application/csv", "n,first,last\n0,,\n".into()),
+            Ok(n) => (
+                200,
+                "application/csv",
+                format!("n,first,last\n{n},{time},{time}\n"),
+            ),
+            Err(message) => error(422, "010001", &message),
+        };
     }
     let column = if sql.starts_with("SELECT") {
         "COUNT(UInt8(1))"

@@ -17,14 +17,17 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
         &fs::read_to_string(work.path("copy.report.jsonl")).unwrap_or_default(),
     );
     let transform = report.lines().last().unwrap_or("null");
+    let verdicts =
+        verdicts(&fs::read_to_string(work.path("verify-rows.jsonl")).unwrap_or_default());
     let json = format!(
-        "{{\"from\":{},\"to\":{},\"steps\":{},\"moved\":{},\"left_out\":{},\"rows\":{},\"transform\":{transform}}}\n",
+        "{{\"from\":{},\"to\":{},\"steps\":{},\"moved\":{},\"left_out\":{},\"rows\":{},\"rows_verified\":{},\"transform\":{transform}}}\n",
         cnosdb_migrate::json::quote(&args.from),
         cnosdb_migrate::json::quote(&args.to),
         serde_json::to_string(&done).unwrap_or_default(),
         serde_json::to_string(&moved.kinds).unwrap_or_default(),
         serde_json::to_string(&moved.left_out).unwrap_or_default(),
-        moved.rows
+        moved.rows,
+        serde_json::to_string(&verdicts).unwrap_or_default()
     );
     let list = |m: &std::collections::BTreeMap<String, u64>| {
         m.iter()
@@ -35,10 +38,12 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
     let text = format!(
         "Upgrade from {} to {}: every step done ({}).\n\
          Moved: {}; {} rows copied.\n\
+         Rows compared on both clusters, per table: {}.\n\
          Left out (by rule, see transform.report.jsonl): {}.\n\
          Choices that change behaviour: {}.\n\
          Artifacts in {}: old.txt, fresh.txt, restore.txt, transform.report.jsonl, check.log, \
-         verify.log, copy.state, copy.report.jsonl, journal.jsonl.\n\
+         verify.log, copy.state, copy.report.jsonl, verify-rows.jsonl, journal.jsonl, and each \
+         step's log.\n\
          Still to do: switch the writers to the new cluster (and copy the rows written \
          meanwhile), have users whose password was hashed or must change change it, then \
          retire the old cluster.\n",
@@ -51,6 +56,7 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
             .join(", "),
         list(&moved.kinds),
         moved.rows,
+        list(&verdicts),
         if moved.left_out.is_empty() {
             "nothing".into()
         } else {
@@ -67,6 +73,19 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
     work.write_private("summary.txt", &text)?;
     out!("{}", text.trim_end());
     Ok(())
+}
+
+/// How many tables `verify-rows` found equal, with more rows on the new cluster, etc.
+fn verdicts(lines: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let verdict = line["verdict"].as_str().unwrap_or("?").to_string();
+        *out.entry(verdict).or_default() += 1;
+    }
+    out
 }
 
 /// What an upgrade moved, read from the transform's and the copy's reports (keys, kinds and

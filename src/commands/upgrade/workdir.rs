@@ -3,14 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::UpgradeArgs;
+use crate::commands::progress;
 use cnosdb_migrate::error::{Error, Result};
 
 /// One line of the journal.
@@ -172,13 +174,14 @@ impl Workdir {
             .open(&log_path)
             .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
         let exe = std::env::current_exe().map_err(|e| format!("finding this program: {e}"))?;
-        let status = Command::new(exe)
+        let mut child = Command::new(exe)
             .args(words)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
-            .status()
+            .spawn()
             .map_err(|e| format!("running {name}: {e}"))?;
+        let status = watch(name, &log_path, &mut child).map_err(|e| format!("{name}: {e}"))?;
         if status.success() {
             return Ok(());
         }
@@ -191,6 +194,45 @@ impl Workdir {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n    ")
         ))
     }
+}
+
+/// Waits for a step, with a bar on a terminal: the step's name and time, and the last
+/// progress line of its log (the copy writes one per chunk).
+fn watch(name: &str, log: &Path, child: &mut Child) -> std::io::Result<ExitStatus> {
+    let bar = progress::bar(false, None, "{spinner} {prefix:<10} {elapsed_precise}");
+    if bar.is_hidden() {
+        return child.wait();
+    }
+    bar.set_prefix(name.to_string());
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bar.finish_and_clear();
+            return Ok(status);
+        }
+        if let Some((done, total, what)) = progress::last_line(&tail(log)) {
+            if bar.length().is_none() {
+                progress::restyle(
+                    &bar,
+                    "{spinner} {prefix:<10} {elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+                );
+            }
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(what.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The last few KiB of a log (a progress line is among them while the copy runs).
+fn tail(log: &Path) -> String {
+    let mut bytes = Vec::new();
+    if let Ok(mut f) = fs::File::open(log) {
+        let len = f.metadata().map_or(0, |m| m.len());
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(4096)));
+        let _ = f.read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The arguments a journal is bound to (no secret: only the variables' names).

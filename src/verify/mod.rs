@@ -5,6 +5,10 @@
 //! No network here: the remote side reads the dump and asks the SQL API, this module says
 //! what must match. Messages name keys only, never values (user records hold password
 //! hashes).
+//!
+//! [`compare`] is here, the SQL listing in [`listing`].
+
+mod listing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -14,6 +18,7 @@ use serde::Serialize;
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
 use crate::json::{self, Raw};
+pub use listing::{check_listing, ListedTable, Listing};
 
 /// How a sent record stands in the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,10 +91,43 @@ struct Sent {
 }
 
 /// Compares the restore-ready file `sent` with the cluster's dump `held` (either form).
+/// Compares the restore-ready file `sent` with the cluster's dump `held` (either form).
 /// Memory holds the sent file's records (a restore-ready file has no buckets), not the dump.
 pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
-    let mut records: BTreeMap<String, Sent> = BTreeMap::new();
     let mut out = MetaComparison::default();
+    let mut records = read_sent(sent, &mut out)?;
+    let clusters = match_held(held, &mut records, &mut out)?;
+    // Keys of another cluster than the one whose data nodes the dump holds: stored, and never
+    // read.
+    if let [own] = clusters.iter().collect::<Vec<_>>()[..] {
+        for (key, sent) in &records {
+            if Key::parse(key).cluster.is_some_and(|c| c != own) {
+                out.differences.push(Difference {
+                    line: sent.line,
+                    key: key.clone(),
+                    verdict: Verdict::NotListed,
+                    detail: Some(format!(
+                        "a key of another cluster than `{own}`: it is never read"
+                    )),
+                });
+            }
+        }
+    }
+    for (key, sent) in records.iter().filter(|(_, s)| !s.seen) {
+        out.differences.push(Difference {
+            line: sent.line,
+            key: key.clone(),
+            verdict: Verdict::Missing,
+            detail: None,
+        });
+    }
+    out.differences.sort_by_key(|d| d.line);
+    Ok(out)
+}
+
+/// The sent file's records by key; what no listing reads and what is sent twice go to `out`.
+fn read_sent(sent: impl Read, out: &mut MetaComparison) -> Result<BTreeMap<String, Sent>> {
+    let mut records: BTreeMap<String, Sent> = BTreeMap::new();
     let mut reader = DumpReader::new(sent);
     while let Some(rec) = reader.next_record()? {
         out.sent += 1;
@@ -121,6 +159,16 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
             });
         }
     }
+    Ok(records)
+}
+
+/// Reads the cluster's dump and marks each sent record it holds, matched or changed; returns
+/// the clusters that registered data nodes.
+fn match_held(
+    held: impl Read,
+    records: &mut BTreeMap<String, Sent>,
+    out: &mut MetaComparison,
+) -> Result<BTreeSet<String>> {
     let mut clusters = BTreeSet::new();
     let mut reader = DumpReader::new(held);
     while let Some(rec) = reader.next_record()? {
@@ -150,32 +198,7 @@ pub fn compare(sent: impl Read, held: impl Read) -> Result<MetaComparison> {
             None => out.extra.push(rec.key.to_string()),
         }
     }
-    // Keys of another cluster than the one whose data nodes the dump holds: stored, and never
-    // read.
-    if let [own] = clusters.iter().collect::<Vec<_>>()[..] {
-        for (key, sent) in &records {
-            if Key::parse(key).cluster.is_some_and(|c| c != own) {
-                out.differences.push(Difference {
-                    line: sent.line,
-                    key: key.clone(),
-                    verdict: Verdict::NotListed,
-                    detail: Some(format!(
-                        "a key of another cluster than `{own}`: it is never read"
-                    )),
-                });
-            }
-        }
-    }
-    for (key, sent) in records.iter().filter(|(_, s)| !s.seen) {
-        out.differences.push(Difference {
-            line: sent.line,
-            key: key.clone(),
-            verdict: Verdict::Missing,
-            detail: None,
-        });
-    }
-    out.differences.sort_by_key(|d| d.line);
-    Ok(out)
+    Ok(clusters)
 }
 
 /// Equal JSON by meaning, or (for values that are not JSON, such as plain counters) equal
@@ -213,221 +236,6 @@ fn is_own(key: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// A table the SQL API must list, with its column names (TSKV tables).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedTable {
-    /// The line of its record.
-    pub line: u64,
-    /// The record's key.
-    pub key: String,
-    /// Column names, time column first (empty for external and stream tables, whose
-    /// columns are not compared).
-    pub columns: Vec<String>,
-}
-
-/// What the SQL API of the cluster must list for the sent file: per tenant, per database,
-/// the tables. Tenants and databases come with the line and key of their record.
-#[derive(Debug, Default)]
-pub struct Listing {
-    /// Tenant → (line, key).
-    pub tenants: BTreeMap<String, (u64, String)>,
-    /// (tenant, database) → (line, key).
-    pub databases: BTreeMap<(String, String), (u64, String)>,
-    /// (tenant, database, table) → the table.
-    pub tables: BTreeMap<(String, String, String), ListedTable>,
-}
-
-impl Listing {
-    /// Reads what `sent` defines. The system databases of `cnosdb` are the cluster's own and
-    /// not listed.
-    pub fn of(sent: impl Read) -> Result<Listing> {
-        let mut listing = Listing::default();
-        let mut reader = DumpReader::new(sent);
-        while let Some(rec) = reader.next_record()? {
-            let at = (rec.line, rec.key.to_string());
-            match Key::parse(rec.key).kind {
-                KeyKind::Tenant { tenant } => {
-                    listing.tenants.insert(tenant.into(), at);
-                }
-                KeyKind::Database { tenant, db } if !crate::tables::is_system_db(tenant, db) => {
-                    listing.databases.insert((tenant.into(), db.into()), at);
-                }
-                KeyKind::Table { tenant, db, table }
-                    if !crate::tables::is_system_db(tenant, db) =>
-                {
-                    listing.tables.insert(
-                        (tenant.into(), db.into(), table.into()),
-                        ListedTable {
-                            line: rec.line,
-                            key: rec.key.to_string(),
-                            columns: column_names(rec.value),
-                        },
-                    );
-                }
-                _ => {}
-            }
-        }
-        Ok(listing)
-    }
-
-    /// The tenants whose databases the SQL API must list (every tenant with a database or
-    /// a tenant record).
-    pub fn tenant_names(&self) -> BTreeSet<&str> {
-        self.tenants
-            .keys()
-            .map(String::as_str)
-            .chain(self.databases.keys().map(|(t, _)| t.as_str()))
-            .collect()
-    }
-}
-
-/// Asks the SQL API, through `ask(tenant, db, statement)` (the CSV answer, or the server's
-/// error), to list every tenant's databases, every database's tables, and to describe every
-/// table; returns what it does not show, in file order.
-pub fn check_listing(
-    listing: &Listing,
-    mut ask: impl FnMut(&str, &str, &str) -> std::result::Result<String, String>,
-) -> Vec<Difference> {
-    let mut out = Vec::new();
-    let mut not_listed = |line: u64, key: &str, detail: String| {
-        out.push(Difference {
-            line,
-            key: key.to_string(),
-            verdict: Verdict::NotListed,
-            detail: Some(detail),
-        })
-    };
-    for tenant in listing.tenant_names() {
-        let dbs: Vec<_> = listing.databases.range(range_of(tenant)).collect();
-        let shown = match ask(tenant, "public", "SHOW DATABASES") {
-            Ok(csv) => first_fields(&csv),
-            Err(e) => {
-                let (line, key) = listing
-                    .tenants
-                    .get(tenant)
-                    .cloned()
-                    .or_else(|| dbs.first().map(|(_, at)| (*at).clone()))
-                    .unwrap_or_default();
-                not_listed(
-                    line,
-                    &key,
-                    format!("SHOW DATABASES in tenant {tenant}: {e}"),
-                );
-                continue;
-            }
-        };
-        for ((_, db), (line, key)) in dbs {
-            if !shown.contains(db) {
-                not_listed(
-                    *line,
-                    key,
-                    format!("SHOW DATABASES in tenant {tenant} does not list it"),
-                );
-                continue;
-            }
-            let tables = match ask(tenant, db, "SHOW TABLES") {
-                Ok(csv) => first_fields(&csv),
-                Err(e) => {
-                    not_listed(*line, key, format!("SHOW TABLES: {e}"));
-                    continue;
-                }
-            };
-            for ((_, _, name), table) in listing
-                .tables
-                .range((tenant.to_string(), db.clone(), String::new())..)
-                .take_while(|((t, d, _), _)| t == tenant && d == db)
-            {
-                if !tables.contains(name) {
-                    not_listed(
-                        table.line,
-                        &table.key,
-                        "SHOW TABLES does not list it".into(),
-                    );
-                    continue;
-                }
-                match ask(tenant, db, &format!("DESCRIBE TABLE {}", quote_ident(name))) {
-                    Err(e) => not_listed(table.line, &table.key, format!("DESCRIBE TABLE: {e}")),
-                    Ok(csv) => {
-                        let described = first_fields(&csv);
-                        let expected: BTreeSet<&String> = table.columns.iter().collect();
-                        if !table.columns.is_empty()
-                            && described.iter().collect::<BTreeSet<_>>() != expected
-                        {
-                            not_listed(
-                                table.line,
-                                &table.key,
-                                format!(
-                                    "DESCRIBE TABLE shows columns {described:?}, the record has {:?}",
-                                    table.columns
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out.sort_by_key(|d| d.line);
-    out
-}
-
-/// The keys of `databases` that belong to `tenant`.
-fn range_of(tenant: &str) -> std::ops::Range<(String, String)> {
-    let mut next = tenant.to_string();
-    next.push('\0');
-    (tenant.to_string(), String::new())..(next, String::new())
-}
-
-/// `name` as a double-quoted SQL identifier.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The first field of every row of a CSV answer (the header line skipped).
-fn first_fields(csv: &str) -> Vec<String> {
-    csv.lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            if let Some(rest) = line.strip_prefix('"') {
-                let mut field = String::new();
-                let mut chars = rest.chars().peekable();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            field.push('"');
-                        }
-                        '"' => break,
-                        c => field.push(c),
-                    }
-                }
-                field
-            } else {
-                line.split(',').next().unwrap_or("").to_string()
-            }
-        })
-        .collect()
-}
-
-/// The column names of a TSKV table record, in order; empty for other tables.
-fn column_names(value: &str) -> Vec<String> {
-    let Ok(outer) = json::Object::parse(value) else {
-        return Vec::new();
-    };
-    let Ok(tskv) = outer.object("TsKvTableSchema") else {
-        return Vec::new();
-    };
-    let Some(Ok(columns)) = tskv.get("columns").map(Raw::elements) else {
-        return Vec::new();
-    };
-    columns
-        .iter()
-        .filter_map(|c| c.object().ok()?.get("name").and_then(json::as_str))
-        .map(|n| n.into_owned())
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,354 @@
+//! After the chunks: every table compared on both nodes over the time range the copy took —
+//! the row count and the first and last time (with a time condition, so that 2.4 counts rows
+//! of the same series and time once) — and, when asked, each column's count, min and max over
+//! every chunk.
+
+use super::{Nodes, TablePlan};
+use crate::remote::sql::{SqlError, SqlNode};
+use crate::tables::chunks::Chunk;
+use crate::tables::sql::quote_ident;
+
+/// What one node holds of a table over a time range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Extent {
+    /// Rows counted.
+    pub rows: u64,
+    /// The first time, in the database's unit.
+    pub first: Option<i64>,
+    /// The last time, in the database's unit.
+    pub last: Option<i64>,
+}
+
+/// How a table compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The same count, first and last time (and columns, when compared).
+    Equal,
+    /// The new node holds every row's range and more rows: rows of its own, or rows the old
+    /// node no longer holds.
+    More,
+    /// Fewer rows on the new node, another first or last time, or a column that differs.
+    Differs,
+    /// Nothing to compare: every chunk of the table is older than its TTL.
+    Skipped,
+    /// A node did not answer.
+    Failed,
+}
+
+impl Verdict {
+    /// The verdict's name in tables and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Equal => "equal",
+            Verdict::More => "more",
+            Verdict::Differs => "differs",
+            Verdict::Skipped => "skipped",
+            Verdict::Failed => "failed",
+        }
+    }
+
+    /// True unless rows may be missing (or could not be compared).
+    pub fn ok(self) -> bool {
+        matches!(self, Verdict::Equal | Verdict::More | Verdict::Skipped)
+    }
+}
+
+/// One table on both nodes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableComparison {
+    /// Index of the table in the plan.
+    #[serde(skip)]
+    pub table: usize,
+    /// The range compared: from the first chunk the copy took to the end of its last.
+    pub range: Chunk,
+    /// The old node's rows in the range.
+    pub old: Extent,
+    /// The new node's rows in the range.
+    pub new: Extent,
+    /// Every column difference found, one line each (with `columns`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Compares every table of `plan` on both nodes; with `columns`, also every column's count,
+/// min and max over each chunk (columns from `DESCRIBE TABLE` on the old node).
+pub fn compare_tables(plan: &[TablePlan], nodes: Nodes<'_>, columns: bool) -> Vec<TableComparison> {
+    plan.iter()
+        .enumerate()
+        .map(|(i, p)| compare_table(i, p, nodes, columns))
+        .collect()
+}
+
+fn compare_table(i: usize, p: &TablePlan, nodes: Nodes<'_>, columns: bool) -> TableComparison {
+    let mut out = TableComparison {
+        table: i,
+        range: Chunk::ALL,
+        old: Extent::default(),
+        new: Extent::default(),
+        columns: Vec::new(),
+        verdict: Verdict::Skipped,
+        error: None,
+    };
+    let Some(range) = copied_range(p) else {
+        return out;
+    };
+    out.range = range;
+    let sides =
+        extent(nodes.from, p, &range).and_then(|old| Ok((old, extent(nodes.to, p, &range)?)));
+    let (old, new) = match sides {
+        Ok(sides) => sides,
+        Err(e) => return failed(out, e),
+    };
+    (out.old, out.new) = (old, new);
+    out.verdict = if old == new {
+        Verdict::Equal
+    } else if new.rows > old.rows && covers(new, old) {
+        Verdict::More
+    } else {
+        Verdict::Differs
+    };
+    if columns && out.verdict != Verdict::Differs {
+        match column_differences(p, nodes) {
+            Ok(d) if d.is_empty() => {}
+            Ok(d) => (out.columns, out.verdict) = (d, Verdict::Differs),
+            Err(e) => return failed(out, e),
+        }
+    }
+    out
+}
+
+fn failed(mut out: TableComparison, e: String) -> TableComparison {
+    out.verdict = Verdict::Failed;
+    out.error = Some(e);
+    out
+}
+
+/// True when `new`'s first and last time enclose `old`'s.
+fn covers(new: Extent, old: Extent) -> bool {
+    let first = match (new.first, old.first) {
+        (Some(n), Some(o)) => n <= o,
+        (_, None) => true,
+        (None, Some(_)) => false,
+    };
+    let last = match (new.last, old.last) {
+        (Some(n), Some(o)) => n >= o,
+        (_, None) => true,
+        (None, Some(_)) => false,
+    };
+    first && last
+}
+
+/// From the start of the first chunk the copy takes (those older than the TTL left out) to
+/// the end of its last; `None` when it takes none. An open start becomes the earliest time,
+/// so that the statement always holds a time condition.
+fn copied_range(p: &TablePlan) -> Option<Chunk> {
+    let mut taken = p.chunks.iter().filter(|c| !c.expired);
+    let first = taken.next()?;
+    let last = taken.next_back().unwrap_or(first);
+    Some(Chunk {
+        start: Some(first.chunk.start.unwrap_or(i64::MIN + 1)),
+        end: last.chunk.end,
+    })
+}
+
+/// `SELECT count(*), first, last FROM "t" WHERE …` on `node`.
+fn extent(node: &SqlNode, p: &TablePlan, range: &Chunk) -> Result<Extent, String> {
+    let t = &p.info;
+    let sql = format!(
+        "SELECT count(*) AS n, CAST(min(time) AS BIGINT) AS first, \
+         CAST(max(time) AS BIGINT) AS last FROM {} WHERE {}",
+        quote_ident(&t.table),
+        range.predicate().unwrap_or_else(|| "true".into())
+    );
+    let body = node
+        .query_csv(&t.tenant, &t.database, &sql)
+        .map_err(|e| answer_error(node, p, &sql, &e))?;
+    let rows = csv_rows(&body).map_err(|e| format!("{}: {e}; statement: {sql}", node.url()))?;
+    let value = |r: &[String], i: usize| r.get(i).filter(|v| !v.is_empty()).cloned();
+    let row = rows.get(1).map(Vec::as_slice).unwrap_or_default();
+    let int = |i: usize| -> Result<Option<i64>, String> {
+        value(row, i)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{}: not a time: {v:?}", node.url()))
+            })
+            .transpose()
+    };
+    Ok(Extent {
+        rows: match value(row, 0) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("{}: not a count: {v:?}", node.url()))?,
+            None => 0,
+        },
+        first: int(1)?,
+        last: int(2)?,
+    })
+}
+
+fn answer_error(node: &SqlNode, p: &TablePlan, sql: &str, e: &SqlError) -> String {
+    format!(
+        "table {} on {}: {e}; statement: {sql}",
+        p.info.qualified(),
+        node.url()
+    )
+}
+
+/// Each chunk's `count`, `min` and `max` of every column but `time`, on both nodes; one line
+/// per column and chunk that differs.
+fn column_differences(p: &TablePlan, nodes: Nodes<'_>) -> Result<Vec<String>, String> {
+    let names = super::schema::column_names(nodes.from, &p.info).map_err(|e| e.to_string())?;
+    let names: Vec<&String> = names.iter().filter(|c| c.as_str() != "time").collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let aggregates: Vec<String> = names
+        .iter()
+        .map(|c| {
+            let c = quote_ident(c);
+            format!("count({c}), min({c}), max({c})")
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in p.chunks.iter().filter(|c| !c.expired) {
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            aggregates.join(", "),
+            quote_ident(&p.info.table)
+        );
+        if let Some(w) = c.chunk.predicate() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&w);
+        }
+        let answer = |node: &SqlNode| -> Result<Vec<String>, String> {
+            let body = node
+                .query_csv(&p.info.tenant, &p.info.database, &sql)
+                .map_err(|e| answer_error(node, p, &sql, &e))?;
+            let mut rows = csv_rows(&body).map_err(|e| format!("{}: {e}", node.url()))?;
+            Ok(if rows.len() > 1 {
+                rows.swap_remove(1)
+            } else {
+                Vec::new()
+            })
+        };
+        let (old, new) = (answer(nodes.from)?, answer(nodes.to)?);
+        for (k, name) in names.iter().enumerate() {
+            for (j, what) in ["count", "min", "max"].iter().enumerate() {
+                let (a, b) = (old.get(3 * k + j), new.get(3 * k + j));
+                if !same_value(a, b) {
+                    out.push(format!(
+                        "table {}: chunk {}: {what}({name}) is {} on the old node, {} on the new",
+                        p.info.qualified(),
+                        c.chunk.id(),
+                        shown(a),
+                        shown(b)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Equal text, or equal numbers (a float may be printed with other digits by another
+/// release).
+fn same_value(a: Option<&String>, b: Option<&String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) => matches!(
+            (a.parse::<f64>(), b.parse::<f64>()),
+            (Ok(x), Ok(y)) if x == y
+        ),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn shown(v: Option<&String>) -> String {
+    match v {
+        Some(v) if v.is_empty() => "null".into(),
+        Some(v) => format!("{:?}", crate::tables::printable(v)),
+        None => "absent".into(),
+    }
+}
+
+/// The records of a CSV answer (the header first): fields split at commas, `"…"` quoted with
+/// `""` for a quote, records at line ends outside quotes.
+fn csv_rows(body: &str) -> Result<Vec<Vec<String>>, String> {
+    let text = body.trim_start_matches('\u{feff}');
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a CSV answer ends inside a quoted value".into());
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_answers_are_split_with_quotes() {
+        let rows = csv_rows("a,b,c\n1,\"x, \"\"y\"\"\n z\",\r\n").unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                vec!["a".to_string(), "b".into(), "c".into()],
+                vec!["1".into(), "x, \"y\"\n z".into(), String::new()],
+            ]
+        );
+        assert!(csv_rows("a\n\"open").is_err());
+    }
+
+    #[test]
+    fn more_rows_count_only_when_they_cover_the_old_range() {
+        let e = |rows, first, last| Extent {
+            rows,
+            first: Some(first),
+            last: Some(last),
+        };
+        assert!(covers(e(5, 1, 9), e(3, 2, 8)));
+        assert!(!covers(e(5, 3, 9), e(3, 2, 8)));
+        assert!(!covers(e(5, 1, 7), e(3, 2, 8)));
+        assert!(covers(e(5, 1, 7), Extent::default()));
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        let s = |v: &str| Some(v.to_string());
+        assert!(same_value(s("1.50").as_ref(), s("1.5").as_ref()));
+        assert!(!same_value(s("1.5").as_ref(), s("1.25").as_ref()));
+        assert!(!same_value(s("x").as_ref(), s("y").as_ref()));
+        assert!(!same_value(s("").as_ref(), None));
+    }
+}
