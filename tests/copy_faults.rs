@@ -277,8 +277,8 @@ fn rows_the_new_node_holds_of_its_own_are_not_a_mismatch() {
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(14));
 }
 
-/// Spawns the copy, waits until the ledger records `step` for table `disk`, then sends each
-/// signal (200 ms apart); the exit code, stderr and how long the exit took after the last
+/// Spawns the copy, waits until the ledger records `step` for table `disk` and 500 ms more
+/// (the next statement is then in flight), then sends each signal (200 ms apart); the exit code, stderr and how long the exit took after the last
 /// signal.
 fn interrupt(
     old: &FakeNode,
@@ -303,6 +303,7 @@ fn interrupt(
         assert!(start.elapsed() < Duration::from_secs(30), "no {step} line");
         std::thread::sleep(Duration::from_millis(10));
     }
+    std::thread::sleep(Duration::from_millis(500));
     for (i, signal) in signals.iter().enumerate() {
         if i > 0 {
             std::thread::sleep(Duration::from_millis(200));
@@ -321,8 +322,8 @@ fn interrupt(
 
 #[test]
 fn ctrl_c_lets_the_statement_in_flight_finish_and_a_rerun_goes_on() {
-    // The import of `disk` takes 1.5 s; SIGINT arrives while it runs.
-    let slow = FaultKind::Slow(Duration::from_millis(1500));
+    // The import of `disk` takes 3 s; SIGINT arrives while it runs.
+    let slow = FaultKind::Slow(Duration::from_secs(3));
     let (old, new) = nodes(vec![], fault("COPY INTO \"disk\"", 1, slow));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.jsonl");

@@ -13,7 +13,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use chunked::{check_ledger, contents, copy_cmd, now_ms, run_ok, source, target, write_rows};
+use chunked::{
+    check_ledger, contents, copy_cmd, now_ms, passes, run_ok, source, target, write_rows,
+};
 use cnosdb::{p, tool_ok, Server};
 
 fn file_dir(stage: &Path) -> String {
@@ -40,6 +42,7 @@ fn chunked_copy_killed_resumed_and_caught_up() {
 
     // A whole copy: 12 buckets per database, split by the row limit.
     let mut dst = target(&dump, work.path());
+    let copy_started_ns = now_ms() * 1_000_000;
     let ledger = work.path().join("ledger.jsonl");
     let report = work.path().join("report.jsonl");
     let mut c = copy_cmd(
@@ -54,6 +57,11 @@ fn chunked_copy_killed_resumed_and_caught_up() {
     assert_eq!(contents(&dst), want);
     let chunks = check_ledger(&ledger);
     assert!(chunks.len() > 30, "{chunks:?}");
+    // The pass's watermark: when its last open chunk was exported.
+    let [(None, watermark)] = passes(&ledger)[..] else {
+        panic!("one pass expected: {:?}", passes(&ledger))
+    };
+    assert!(watermark >= copy_started_ns && watermark <= now_ms() * 1_000_000);
     eprintln!("copied {} chunks: {want:?}", chunks.len());
     let report = std::fs::read_to_string(&report).unwrap();
     assert!(report.contains("\"status\":\"copied\""), "{report}");

@@ -101,6 +101,7 @@ fn copy_through_an_s3_compatible_store() {
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(text.contains("InvalidAccessKeyId"), "{text}");
     assert!(text.contains("export on"), "{text}");
+    assert!(text.contains("the object store refused the keys"), "{text}");
     assert_no_secret("the refused copy", &text);
     store.check_keys(false);
     assert!(store.keys("migration", "run-2/").is_empty());

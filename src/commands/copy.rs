@@ -12,7 +12,7 @@ use super::copy_compare::{comparison_table, comparison_totals, write_comparisons
 use super::copy_plan::{plan, Format, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
 use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
-use cnosdb_migrate::copy::ledger::{self, Ledger};
+use cnosdb_migrate::copy::ledger::{self, Ledger, PassEntry};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
 use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan};
@@ -20,7 +20,7 @@ use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOT
 use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::tables::sql::CopyDir;
-use cnosdb_migrate::tables::time::parse_timestamp;
+use cnosdb_migrate::tables::time::{format_timestamp, parse_timestamp};
 
 /// Arguments of `copy`.
 #[derive(Debug, Args)]
@@ -232,6 +232,10 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         return Ok(EXIT_REMOTE);
     }
     if failed > 0 {
+        let errors = outcome.chunks.iter().filter_map(|o| o.error.as_deref());
+        if let Some(hint) = errors.filter_map(super::s3::refused_keys_hint).next() {
+            say!("cnosdb-migrate: {hint}");
+        }
         say!(
             "cnosdb-migrate: {failed} of {} chunks not copied; fix the cause and run the same \
              command again{}",
@@ -244,7 +248,30 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         );
         return Ok(EXIT_REMOTE);
     }
+    if let Some(ledger) = ledger.as_mut() {
+        record_pass(ledger, &chunked, args.since)?;
+    }
     Ok(EXIT_OK)
+}
+
+/// Records the finished pass and its watermark in the ledger, and says what the next pass is.
+fn record_pass(ledger: &mut Ledger, plan: &[TablePlan], since: Option<i64>) -> Result<()> {
+    let Some(watermark) = ledger::watermark(plan, ledger) else {
+        return Ok(());
+    };
+    let chunks = plan.iter().map(|t| t.chunks.len() as u64).sum();
+    ledger.append_pass(&PassEntry {
+        to: ledger.to().to_string(),
+        since,
+        watermark,
+        chunks,
+    })?;
+    say!(
+        "cnosdb-migrate: pass complete: every row written before {} ({watermark} ns) is on \
+         the new cluster; once the writers write there, copy the rest with --since {watermark}",
+        format_timestamp(watermark)
+    );
+    Ok(())
 }
 
 /// `copy --verify-only`: the comparison of every table, as a table or JSON Lines.

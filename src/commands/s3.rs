@@ -111,6 +111,23 @@ pub fn history_warning(conn: &S3Connection) -> String {
     )
 }
 
+/// What to do when a failure's message shows the store refusing the keys (its S3 error codes).
+pub fn refused_keys_hint(message: &str) -> Option<&'static str> {
+    const CODES: [&str; 6] = [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "InvalidToken",
+        "ExpiredToken",
+        "TokenRefreshRequired",
+    ];
+    CODES.iter().any(|c| message.contains(c)).then_some(
+        "the object store refused the keys the data nodes sent: check AWS_ACCESS_KEY_ID, \
+         AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or the --s3-profile), that they are still \
+         valid and may write and list the bucket, then run the same command again",
+    )
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

@@ -1,5 +1,6 @@
 //! The copy's ledger: one JSON line per step of each chunk attempt (planned, exported,
-//! imported, verified), synced after each, so that a rerun continues where a run stopped.
+//! imported, verified), synced after each, so that a rerun continues where a run stopped;
+//! and one line per finished pass, with the watermark it reached ([`PassEntry`]).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -49,6 +50,25 @@ pub struct Entry {
     /// Rows the step answered (none for `planned`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
+    /// When the step was recorded (ns since the epoch; written for `planned`, just before the
+    /// export is sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// A pass of the copy whose every chunk is verified: rows written before `watermark` are on
+/// the destination (those at or after `since`, for a `since` pass).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassEntry {
+    /// The destination node.
+    pub to: String,
+    /// The pass's start time (ns since the epoch); `None`: every time.
+    pub since: Option<i64>,
+    /// When the export of the pass's earliest open-ended chunk was sent (ns since the epoch):
+    /// every row written before it was copied. The next pass's `since`.
+    pub watermark: i64,
+    /// Chunks in the pass.
+    pub chunks: u64,
 }
 
 impl Entry {
@@ -78,13 +98,17 @@ pub struct Progress {
     pub imported: Option<u64>,
     /// Rows the destination counted.
     pub verified: Option<u64>,
+    /// When the attempt's export was sent (ns since the epoch), when the ledger says.
+    pub planned_at: Option<i64>,
 }
 
 /// The ledger file, opened for appending; what it held is in [`Ledger::progress`].
 pub struct Ledger {
     file: File,
     path: PathBuf,
+    to: String,
     progress: HashMap<ChunkKey, Progress>,
+    passes: Vec<PassEntry>,
 }
 
 impl Ledger {
@@ -92,7 +116,7 @@ impl Ledger {
     /// line cut short by a crash is dropped; a table-level state file of an earlier release
     /// is refused.
     pub fn open(path: &Path, to: &str) -> Result<Ledger> {
-        let progress = read(path, to)?;
+        let (progress, passes) = load(path, to)?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -108,8 +132,20 @@ impl Ledger {
         Ok(Ledger {
             file,
             path: path.to_path_buf(),
+            to: to.to_string(),
             progress,
+            passes,
         })
+    }
+
+    /// The destination node whose records it holds.
+    pub fn to(&self) -> &str {
+        &self.to
+    }
+
+    /// The finished passes, oldest first.
+    pub fn passes(&self) -> &[PassEntry] {
+        &self.passes
     }
 
     /// Where each chunk stood when the ledger was opened, updated by [`Ledger::append`].
@@ -119,16 +155,47 @@ impl Ledger {
 
     /// Appends one line and syncs it to disk.
     pub fn append(&mut self, entry: &Entry) -> Result<()> {
-        let mut line = serde_json::to_vec(entry)
+        self.write(entry)?;
+        apply(&mut self.progress, entry);
+        Ok(())
+    }
+
+    /// Appends a finished pass and syncs it to disk.
+    pub fn append_pass(&mut self, pass: &PassEntry) -> Result<()> {
+        self.write(pass)?;
+        self.passes.push(pass.clone());
+        Ok(())
+    }
+
+    fn write(&mut self, value: &impl Serialize) -> Result<()> {
+        let mut line = serde_json::to_vec(value)
             .map_err(|e| Error::io(format!("writing {}", self.path.display()), e.into()))?;
         line.push(b'\n');
         self.file
             .write_all(&line)
             .and_then(|()| self.file.sync_data())
-            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
-        apply(&mut self.progress, entry);
-        Ok(())
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
     }
+}
+
+/// The watermark a pass over `plan` reached by the ledger: the earliest time the export of a
+/// table's open-ended last chunk was sent. `None` when a table has no such chunk recorded
+/// with its time (every chunk must be verified first).
+pub fn watermark(plan: &[super::TablePlan], ledger: &Ledger) -> Option<i64> {
+    let mut earliest: Option<i64> = None;
+    for t in plan {
+        let open = t.chunks.iter().find(|c| c.chunk.end.is_none())?;
+        let i = &t.info;
+        let key = (
+            i.tenant.clone(),
+            i.database.clone(),
+            i.table.clone(),
+            open.name.clone(),
+        );
+        let at = ledger.progress(&key)?.planned_at?;
+        earliest = Some(earliest.map_or(at, |e| e.min(at)));
+    }
+    earliest
 }
 
 fn apply(progress: &mut HashMap<ChunkKey, Progress>, e: &Entry) {
@@ -139,6 +206,7 @@ fn apply(progress: &mut HashMap<ChunkKey, Progress>, e: &Entry) {
         exported: None,
         imported: None,
         verified: None,
+        planned_at: None,
     };
     let p = progress.entry(e.key()).or_insert_with(|| fresh.clone());
     if e.attempt > p.attempt {
@@ -148,7 +216,7 @@ fn apply(progress: &mut HashMap<ChunkKey, Progress>, e: &Entry) {
     }
     p.step = p.step.max(e.step);
     match e.step {
-        Step::Planned => {}
+        Step::Planned => p.planned_at = e.at,
         Step::Exported => p.exported = e.rows,
         Step::Imported => p.imported = e.rows,
         Step::Verified => p.verified = e.rows,
@@ -158,10 +226,15 @@ fn apply(progress: &mut HashMap<ChunkKey, Progress>, e: &Entry) {
 /// Where each chunk stands according to the ledger at `path` (records for node `to`), read
 /// without changing the file; no file is an empty ledger.
 pub fn read(path: &Path, to: &str) -> Result<HashMap<ChunkKey, Progress>> {
-    let mut progress = HashMap::new();
+    Ok(load(path, to)?.0)
+}
+
+/// The chunks' progress and the finished passes of the ledger at `path` for node `to`.
+fn load(path: &Path, to: &str) -> Result<(HashMap<ChunkKey, Progress>, Vec<PassEntry>)> {
+    let (mut progress, mut passes) = (HashMap::new(), Vec::new());
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(progress),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((progress, passes)),
         Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
     };
     let mut lines = BufReader::new(file).lines().peekable();
@@ -172,6 +245,12 @@ pub fn read(path: &Path, to: &str) -> Result<HashMap<ChunkKey, Progress>> {
         if line.trim().is_empty() {
             continue;
         }
+        if let Ok(pass) = serde_json::from_str::<PassEntry>(&line) {
+            if pass.to == to {
+                passes.push(pass);
+            }
+            continue;
+        }
         match serde_json::from_str::<Entry>(&line) {
             Ok(e) if e.to == to => apply(&mut progress, &e),
             Ok(_) => {}
@@ -180,7 +259,7 @@ pub fn read(path: &Path, to: &str) -> Result<HashMap<ChunkKey, Progress>> {
             Err(e) => return Err(InputError::at(n, not_a_record(path, &line, &e)).into()),
         }
     }
-    Ok(progress)
+    Ok((progress, passes))
 }
 
 fn not_a_record(path: &Path, line: &str, e: &serde_json::Error) -> String {
@@ -218,6 +297,7 @@ mod tests {
             step,
             location: format!("file:///s/0_10-{attempt}"),
             rows,
+            at: (step == Step::Planned).then_some(100 + i64::from(attempt)),
         }
     }
 
@@ -240,8 +320,35 @@ mod tests {
         let l = Ledger::open(&path, "http://n").unwrap();
         let p = l.progress(&entry(1, Step::Planned, None).key()).unwrap();
         assert_eq!((p.attempt, p.step, p.exported), (2, Step::Planned, None));
+        assert_eq!(p.planned_at, Some(102));
         assert_eq!(p.location, "file:///s/0_10-2");
         assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn passes_are_kept_beside_the_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger");
+        let mut l = Ledger::open(&path, "http://n").unwrap();
+        l.append(&entry(1, Step::Verified, Some(5))).unwrap();
+        let pass = PassEntry {
+            to: "http://n".into(),
+            since: None,
+            watermark: 77,
+            chunks: 1,
+        };
+        l.append_pass(&pass).unwrap();
+        l.append_pass(&PassEntry {
+            to: "http://other".into(),
+            ..pass.clone()
+        })
+        .unwrap();
+        drop(l);
+        let l = Ledger::open(&path, "http://n").unwrap();
+        assert_eq!(l.passes(), [pass]);
+        assert!(l.progress(&entry(1, Step::Planned, None).key()).is_some());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#"{"to":"http://n","since":null,"watermark":77,"chunks":1}"#));
     }
 
     #[test]

@@ -61,6 +61,28 @@ fn rfc3339(t: &str) -> Option<i64> {
     secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
 }
 
+/// `ns` since the epoch as RFC 3339 in UTC with nanoseconds (`2026-12-02T00:00:00.000000000Z`).
+pub fn format_timestamp(ns: i64) -> String {
+    let (secs, frac) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
+    let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:09}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -91,5 +113,17 @@ mod tests {
         assert!(parse_timestamp("2026-13-02T00:00:00Z").is_err());
         assert!(parse_timestamp("yesterday").is_err());
         assert!(parse_timestamp("2026-12-02T00:00:00").is_err());
+    }
+
+    #[test]
+    fn formatting_reads_back() {
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            format_timestamp(1_796_169_600_500_000_007),
+            "2026-12-02T00:00:00.500000007Z"
+        );
+        for ns in [-1, 951_782_400_123_456_789, 4_107_542_399_999_999_999] {
+            assert_eq!(parse_timestamp(&format_timestamp(ns)), Ok(ns));
+        }
     }
 }

@@ -177,6 +177,14 @@ pub fn ledger_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The finished passes' `(since, watermark)`, oldest first.
+pub fn passes(path: &Path) -> Vec<(Option<i64>, i64)> {
+    ledger_lines(path)
+        .iter()
+        .filter_map(|l| Some((l["since"].as_i64(), l["watermark"].as_i64()?)))
+        .collect()
+}
+
 /// Every chunk verified exactly once; no staging location exported twice; returns the
 /// chunks.
 pub fn check_ledger(path: &Path) -> BTreeSet<String> {
@@ -185,7 +193,12 @@ pub fn check_ledger(path: &Path) -> BTreeSet<String> {
     let mut exported = BTreeMap::<String, usize>::new();
     for l in &lines {
         let chunk = format!("{}.{}:{}", l["database"], l["table"], l["chunk"]);
-        match l["step"].as_str().unwrap() {
+        // A pass line (`watermark`) has no step.
+        let Some(step) = l["step"].as_str() else {
+            assert!(l["watermark"].is_i64(), "{l}");
+            continue;
+        };
+        match step {
             "verified" => *verified.entry(chunk).or_default() += 1,
             "exported" => {
                 *exported
