@@ -182,6 +182,35 @@ fn one_command_upgrades_and_its_pre_flight_changes_nothing() {
     target.restart(false);
     assert_eq!(installation::contents(&target), contents, "after a restart");
 
+    // Writers go on on the old cluster: the summary's catch-up command brings the new one
+    // level (the --since of the watermark the copy's ledger recorded).
+    let catch_up = text
+        .split("meanwhile: cnosdb-migrate ")
+        .nth(1)
+        .and_then(|t| t.split("; have users").next())
+        .unwrap_or_else(|| panic!("no catch-up command: {text}"));
+    assert!(catch_up.contains(" --since "), "{catch_up}");
+    let late = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    source.write_lines(
+        "acme",
+        "plain",
+        "ns",
+        &format!("lp_made,host=h9 v=999i,s=\"late\",f=9.5 {late}\n"),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"))
+        .args(catch_up.split(' '))
+        .env("UPGRADE_PW", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let later = installation::contents(&source);
+    assert_ne!(later, contents);
+    assert_eq!(installation::contents(&target), later, "after the catch-up");
+
     // A rerun finds every step done; other arguments are refused.
     let out = upgrade(&words, Some(""));
     let text = said(&out);

@@ -1,11 +1,9 @@
 //! `fetch`: download a dump from a meta service, check that it is complete, save it atomically.
 
-use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cnosdb_migrate::error::{Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, Output};
@@ -78,7 +76,12 @@ pub fn run(args: FetchArgs) -> Result<u8> {
     });
     let download = client.download(&endpoint)?;
     let url = download.url().to_string();
-    let bar = progress_bar(args.quiet, download.content_length());
+    let length = download.content_length();
+    let template = match length {
+        Some(_) => "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+        None => "{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+    };
+    let bar = super::progress::bar(args.quiet, length, template);
     let fetched = download.save(&mut out, &mut |bytes| bar.set_position(bytes))?;
     bar.finish_and_clear();
     out.commit()?;
@@ -97,26 +100,4 @@ pub fn run(args: FetchArgs) -> Result<u8> {
         say!("sha256 {hex}  {name}");
     }
     Ok(EXIT_OK)
-}
-
-/// Bytes and rate on stderr when it is a terminal; hidden otherwise.
-fn progress_bar(quiet: bool, length: Option<u64>) -> ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let (bar, template) = match length {
-        Some(n) => (
-            ProgressBar::new(n),
-            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
-        ),
-        None => (
-            ProgressBar::no_length(),
-            "{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
-        ),
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar.set_draw_target(ProgressDrawTarget::stderr());
-    bar
 }

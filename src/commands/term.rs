@@ -94,6 +94,18 @@ pub fn notice_stdin(input: Option<&Path>, what: &str) {
     }
 }
 
+/// `s` as one POSIX shell word (quoted when it holds anything but `A-Za-z0-9_./:=@%+,-`).
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@%+,-".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,13 +2,13 @@
 //! applied and the command that resumes.
 
 use std::fs::File;
-use std::io::{self, IsTerminal};
+use std::io;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{reader_at, RestoreArgs, READ_TIMEOUT};
 use crate::commands::fetch::{CONNECT_TIMEOUT, TIMEOUT_NAMES};
+use crate::commands::progress;
+use crate::commands::term::shell_word;
 use cnosdb_migrate::error::{Error, Result};
 use cnosdb_migrate::output::is_stdout;
 use cnosdb_migrate::remote::meta::{Applied, MetaClient, Remedy, Timeouts};
@@ -31,7 +31,11 @@ pub(super) fn send(
             .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
         names: TIMEOUT_NAMES,
     });
-    let bar = progress_bar(args.quiet, plan.total_records - start + 1);
+    let bar = progress::bar(
+        args.quiet,
+        Some(plan.total_records - start + 1),
+        "{spinner} {bar:30} {pos}/{len} records {msg} {elapsed}",
+    );
     let n = plan.chunks.len();
     for (i, chunk) in plan.chunks.iter().enumerate() {
         bar.set_message(format!("request {}/{n}", i + 1));
@@ -139,34 +143,6 @@ fn resume_command(args: &RestoreArgs, record: u64) -> String {
         cmd.push_str("\n(the input came from stdin: save the same bytes to FILE)");
     }
     cmd
-}
-
-/// `s` as one POSIX shell word.
-fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@%+,-".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// Records sent so far, on stderr when it is a terminal; hidden otherwise.
-fn progress_bar(quiet: bool, records: u64) -> ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(records);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} records {msg} {elapsed}")
-    {
-        bar.set_style(style);
-    }
-    bar.set_draw_target(ProgressDrawTarget::stderr());
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
 }
 
 #[cfg(test)]

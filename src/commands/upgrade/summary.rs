@@ -6,6 +6,7 @@ use std::fs;
 
 use super::workdir::Workdir;
 use super::UpgradeArgs;
+use crate::commands::term::shell_word;
 use cnosdb_migrate::error::Result;
 
 /// Writes summary.json and summary.txt, and says in words what is left to do.
@@ -44,8 +45,8 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
          Artifacts in {}: old.txt, fresh.txt, restore.txt, transform.report.jsonl, check.log, \
          verify.log, copy.state, copy.report.jsonl, verify-rows.jsonl, journal.jsonl, and each \
          step's log.\n\
-         Still to do: switch the writers to the new cluster (and copy the rows written \
-         meanwhile), have users whose password was hashed or must change change it, then \
+         Still to do: switch the writers to the new cluster, then copy the rows written \
+         meanwhile{}; have users whose password was hashed or must change change it; then \
          retire the old cluster.\n",
         args.from,
         args.to,
@@ -67,12 +68,34 @@ pub fn summary(work: &Workdir, args: &UpgradeArgs) -> Result<()> {
         } else {
             list(&moved.choices)
         },
-        work.dir().display()
+        work.dir().display(),
+        catch_up(work, args)
     );
     work.write_private("summary.json", &json)?;
     work.write_private("summary.txt", &text)?;
     out!("{}", text.trim_end());
     Ok(())
+}
+
+/// The command that copies the rows written since the copy's pass, with the watermark the
+/// ledger recorded for it: `: cnosdb-migrate copy … --since T`.
+fn catch_up(work: &Workdir, args: &UpgradeArgs) -> String {
+    let ledger = fs::read_to_string(work.path("copy.state")).unwrap_or_default();
+    let watermark = ledger
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| l["watermark"].as_i64())
+        .next_back();
+    let Some(watermark) = watermark else {
+        return String::new();
+    };
+    let words: Vec<String> = super::command(work, args, "copy")
+        .into_iter()
+        .filter(|w| w != "-q" && w != "--progress-lines")
+        .chain(["--since".to_string(), watermark.to_string()])
+        .map(|w| shell_word(&w))
+        .collect();
+    format!(": cnosdb-migrate {}", words.join(" "))
 }
 
 /// `2 databases, 1 table`: each kind of record with its count.
