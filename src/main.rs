@@ -16,7 +16,7 @@ const EXIT_CODES: &str = "Exit codes:
      a regular file, a dump to a terminal without --to-terminal)
   3  I/O error (also: a missing output directory)
   4  remote failure (connection, status, body, count mismatch)
-  130  `copy` stopped by Ctrl-C or SIGTERM (run the same command again to go on)";
+  130  `copy` or `upgrade` stopped by Ctrl-C or SIGTERM (run the same command again to go on)";
 
 /// Moves a CnosDB 2.3 meta store (and its tables' rows) to CnosDB 2.4.x.
 #[derive(Parser)]
