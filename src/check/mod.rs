@@ -159,10 +159,11 @@ fn check_on<R: Read>(
     })
 }
 
-/// How many threads judge the table records: one per core beside the reading thread (at
-/// least one, at most three).
+/// How many threads judge the table records: one per core, up to three (the reading thread
+/// does less, and waits on the queue when they fall behind: on 2 cores, 2 judges check the
+/// 200 MiB benchmark's output in 241 ms, 1 in 300 ms).
 fn table_threads() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 3))
+    thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 3))
 }
 
 /// Reads and checks every line, sending the table records to `tables`.
