@@ -15,6 +15,7 @@ mod text;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::panic;
+use std::sync::Mutex;
 use std::thread;
 
 use serde::Serialize;
@@ -130,15 +131,39 @@ struct Checker {
 /// target's cluster name). Fails only on I/O errors. `changed` problems do not fail the check
 /// (see [`CheckReport::set_strict`]).
 pub fn check<R: Read>(input: R, target: Target, cluster: Option<&str>) -> Result<CheckReport> {
+    check_on(input, target, cluster, table_threads())
+}
+
+/// [`check`] with `threads` threads judging the table records.
+fn check_on<R: Read>(
+    input: R,
+    target: Target,
+    cluster: Option<&str>,
+    threads: usize,
+) -> Result<CheckReport> {
+    let (tx, rx) = batch_channel();
+    let rx = Mutex::new(rx);
     thread::scope(|scope| {
-        let (tx, rx) = batch_channel();
-        let worker = scope.spawn(move || judge_tables(target, rx));
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| judge_tables(target, &rx)))
+            .collect();
         let checked = check_lines(input, target, cluster, tx);
-        let tables = worker.join().unwrap_or_else(|p| panic::resume_unwind(p));
+        let tables: Vec<Vec<Problem>> = (workers.into_iter())
+            .map(|w| w.join().unwrap_or_else(|p| panic::resume_unwind(p)))
+            .collect();
         let (mut c, reader, line) = checked?;
-        c.problems.extend(tables);
+        // Each record's problems come from one thread, in order: the sort in `report` puts
+        // them where one thread would have.
+        c.problems.extend(tables.into_iter().flatten());
         Ok(report(c, reader, line))
     })
+}
+
+/// How many threads judge the table records: one per core, up to three (the reading thread
+/// does less, and waits on the queue when they fall behind: on 2 cores, 2 judges check the
+/// 200 MiB benchmark's output in 241 ms, 1 in 300 ms).
+fn table_threads() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 3))
 }
 
 /// Reads and checks every line, sending the table records to `tables`.
@@ -334,6 +359,21 @@ mod tests {
         let bad_utf8 = check(&b"/a: \xff\n/b/x: 1\n"[..], Target::V2_4_0, None).unwrap();
         assert_eq!(bad_utf8.problems[0].code, "invalid-utf8");
         assert_eq!(bad_utf8.summary.records, 1);
+    }
+
+    #[test]
+    fn the_table_threads_find_what_one_thread_finds() {
+        // Tables over many batches, with problems, and bad text among them.
+        let small = std::fs::read_to_string("fixtures/v2.3/full.debug.txt").unwrap();
+        let text = small.repeat(300);
+        assert!(text.len() > 3 * crate::dump::batch::BATCH_BYTES);
+        let all = |threads| {
+            let r = check_on(text.as_bytes(), Target::V2_4_3, None, threads).unwrap();
+            (r.problems, r.notes, r.summary.problems, r.summary.records)
+        };
+        let one = all(1);
+        assert!(one.0.len() > 1000, "{}", one.0.len());
+        assert_eq!(all(3), one);
     }
 
     #[test]

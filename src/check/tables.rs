@@ -1,6 +1,7 @@
-//! The table records, most of a restore-ready file's bytes, judged on a second thread.
+//! The table records, most of a restore-ready file's bytes, judged on threads of their own.
 
 use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
 
 use super::{record, Problem};
 use crate::dump::batch::{Batch, BatchSender};
@@ -11,10 +12,15 @@ use crate::target::Target;
 /// while this one reads on.
 pub(super) type TableSink = BatchSender<()>;
 
-/// The judging thread: every table record's problems.
-pub(super) fn judge_tables(target: Target, rx: Receiver<Batch<()>>) -> Vec<Problem> {
+/// A judging thread: the problems of every table record it takes from `rx`.
+pub(super) fn judge_tables(target: Target, rx: &Mutex<Receiver<Batch<()>>>) -> Vec<Problem> {
     let mut found = Vec::new();
-    for batch in rx {
+    loop {
+        // The lock is held only while waiting for a batch (this statement), not while judging.
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(batch) = next else {
+            break;
+        };
         for (item, key, value) in batch.iter() {
             found.extend(record::judge(
                 target,
