@@ -108,12 +108,6 @@ fn parse_since(s: &str) -> std::result::Result<i64, String> {
     parse_timestamp(s)
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 /// Stops with the list of differences when a table differs between the nodes.
 fn check_schemas(plan: &[cnosdb_migrate::copy::TablePlan], nodes: Nodes<'_>) -> Result<()> {
     let differences = schema_differences(plan, nodes).map_err(|e| Error::Remote(e.to_string()))?;
@@ -151,7 +145,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     let options = PlanOptions {
         chunk_rows: args.chunk_rows,
         since_ns: args.since,
-        now_ns: now_ns(),
+        now_ns: cnosdb_migrate::copy::now_ns(),
     };
     // A dry run without counting needs no password and sends nothing.
     let ask = !args.dry_run || args.chunk_rows.is_some();

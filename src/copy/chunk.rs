@@ -59,7 +59,7 @@ impl Ctx<'_> {
             step,
             location: location.to_string(),
             rows,
-            at: (step == Step::Planned).then(now_ns),
+            at: (step == Step::Planned).then(super::now_ns),
         };
         if let Err(e) = ledger.append(&entry) {
             keep_first(&self.ledger_error, e);
@@ -376,12 +376,6 @@ fn verify<'n>(
             },
         },
     }
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 fn failure(job: &Job<'_>, node: &SqlNode, sql: &str, e: &SqlError) -> String {

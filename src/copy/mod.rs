@@ -238,6 +238,11 @@ pub fn copy_rows(
     Ok(CopyOutcome { chunks })
 }
 
+/// Now, in ns since the epoch.
+pub fn now_ns() -> i64 {
+    i64::try_from(run_token()).unwrap_or(i64::MAX)
+}
+
 /// A run's token in its staging locations: the time it started (ns since the epoch).
 pub fn run_token() -> u128 {
     std::time::SystemTime::now()
