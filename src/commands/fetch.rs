@@ -58,6 +58,20 @@ pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
     }
 }
 
+/// A meta client with the given timeouts, else [`CONNECT_TIMEOUT`] and `read_default`
+/// seconds; its messages name the options.
+pub fn meta_client(
+    connect: Option<Duration>,
+    read: Option<Duration>,
+    read_default: f64,
+) -> MetaClient {
+    MetaClient::new(Timeouts {
+        connect: connect.unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
+        read: read.unwrap_or(Duration::from_secs_f64(read_default)),
+        names: TIMEOUT_NAMES,
+    })
+}
+
 /// Runs `fetch`.
 pub fn run(args: FetchArgs) -> Result<u8> {
     let endpoint = Endpoint::parse(&args.url)?;
@@ -65,15 +79,7 @@ pub fn run(args: FetchArgs) -> Result<u8> {
     super::term::refuse_dump_on_terminal(args.output.as_deref(), args.to_terminal)?;
     // Opened first, so that an existing file is refused before anything is downloaded.
     let mut out = Output::open(args.output.as_deref(), args.force, false)?;
-    let client = MetaClient::new(Timeouts {
-        connect: args
-            .connect_timeout
-            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
-        read: args
-            .read_timeout
-            .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
-        names: TIMEOUT_NAMES,
-    });
+    let client = meta_client(args.connect_timeout, args.read_timeout, READ_TIMEOUT);
     let download = client.download(&endpoint)?;
     let url = download.url().to_string();
     let length = download.content_length();

@@ -2,13 +2,12 @@
 //! freshness (from its own `/dump`), the full `check` for that release.
 
 use std::fs::File;
-use std::time::Duration;
 
 use super::{input_name, reader_at, RestoreArgs};
-use crate::commands::fetch::{CONNECT_TIMEOUT, READ_TIMEOUT, TIMEOUT_NAMES};
+use crate::commands::fetch::{meta_client, READ_TIMEOUT};
 use cnosdb_migrate::dump::{DumpReader, Form};
 use cnosdb_migrate::error::{Error, InputError, Result};
-use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::meta::Endpoint;
 use cnosdb_migrate::target::Target;
 
 /// The release and cluster to check the file for: from `--target` or `--target-from`, and
@@ -72,13 +71,8 @@ fn read_server(
     endpoint: &Endpoint,
 ) -> Result<cnosdb_migrate::release::LearnedTarget> {
     let dump = endpoint.service_dump();
-    let client = MetaClient::new(Timeouts {
-        connect: args
-            .connect_timeout
-            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
-        read: Duration::from_secs_f64(READ_TIMEOUT),
-        names: TIMEOUT_NAMES,
-    });
+    // The dump is read with fetch's read timeout, not the restore's longer one.
+    let client = meta_client(args.connect_timeout, None, READ_TIMEOUT);
     let before_sending = |e: Error| match e {
         Error::Remote(m) => Error::Remote(format!(
             "{m}\n(reading the target's release and contents before sending; nothing was sent)"

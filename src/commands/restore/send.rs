@@ -3,15 +3,14 @@
 
 use std::fs::File;
 use std::io;
-use std::time::Duration;
 
 use super::{reader_at, RestoreArgs, READ_TIMEOUT};
-use crate::commands::fetch::{CONNECT_TIMEOUT, TIMEOUT_NAMES};
+use crate::commands::fetch::meta_client;
 use crate::commands::progress;
 use crate::commands::term::shell_word;
 use cnosdb_migrate::error::{Error, Result};
 use cnosdb_migrate::output::is_stdout;
-use cnosdb_migrate::remote::meta::{Applied, MetaClient, Remedy, Timeouts};
+use cnosdb_migrate::remote::meta::{Applied, Remedy};
 use cnosdb_migrate::remote::records::Plan;
 
 /// Sends the requests of `plan` from record `start`, each checked for its count.
@@ -22,15 +21,7 @@ pub(super) fn send(
     plan: &Plan,
     start: u64,
 ) -> Result<()> {
-    let client = MetaClient::new(Timeouts {
-        connect: args
-            .connect_timeout
-            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
-        read: args
-            .read_timeout
-            .unwrap_or(Duration::from_secs_f64(READ_TIMEOUT)),
-        names: TIMEOUT_NAMES,
-    });
+    let client = meta_client(args.connect_timeout, args.read_timeout, READ_TIMEOUT);
     let bar = progress::bar(
         args.quiet,
         Some(plan.total_records - start + 1),
