@@ -285,10 +285,9 @@ pub fn privileges(s: &Server) -> BTreeMap<String, String> {
                     Err((status, body)) => format!("HTTP {status} {}", error_code(&body)),
                 };
                 let mut answer = ask();
-                // 2.3.5.4 now and then answers a first CREATE of a new name with `030015` (not
-                // `030018`, "already exists": nothing was created)
-                // (seen in CI); asked once more a second later, it answers as it means. A
-                // refusal that is real answers the same twice, on every release.
+                // 2.3.5.4 now and then answers a first CREATE of a new name with `030015` (seen
+                // in CI; not `030018`, "already exists": nothing was created). Asked once more
+                // a second later, it answers as it means; a real refusal answers the same twice.
                 if answer == "HTTP 422 030015" && statement.starts_with("CREATE") {
                     std::thread::sleep(std::time::Duration::from_secs(1));
                     answer = ask();
