@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 use crate::cnosdb::{self, p, tool_ok, Server, SOURCE};
 
 /// `(database, table, tags)` of the source's tables.
@@ -58,34 +56,13 @@ pub fn write_rows(s: &Server, from_ms: i64, step_ms: i64, n: i64) {
 
 /// Per table: count, min and max time, and the SHA-256 of every row ordered by time and tags.
 pub fn contents(s: &Server) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (db, table, tags) in TABLES {
-        let stats = s.must(
-            "cnosdb",
-            db,
-            &format!("SELECT count(*), min(time), max(time) FROM {table}"),
-        );
-        let order = std::iter::once("time")
-            .chain(tags.iter().copied())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = s.must(
-            "cnosdb",
-            db,
-            &format!("SELECT * FROM {table} ORDER BY {order}"),
-        );
-        let hash: String = Sha256::digest(rows.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let stats = stats.lines().nth(1).unwrap_or("").to_string();
-        let n = rows.lines().count().saturating_sub(1);
-        out.insert(
-            format!("{db}.{table}"),
-            format!("{stats} rows={n} sha256={hash}"),
-        );
-    }
-    out
+    TABLES
+        .iter()
+        .map(|(db, table, tags)| {
+            let held = s.table_contents("cnosdb", db, table, tags);
+            (format!("{db}.{table}"), held)
+        })
+        .collect()
 }
 
 /// The source: three tables over 12 days of one-day buckets (ms and ns databases), a row

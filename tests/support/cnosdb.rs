@@ -499,6 +499,33 @@ impl Server {
             .unwrap_or_else(|(s, b)| panic!("CnosDB {}: {statement}: HTTP {s} {b}", self.release))
     }
 
+    /// What a table holds, in one line: its count, min and max time, its row count and the
+    /// SHA-256 of every row ordered by time and `tags` (`… rows=N sha256=HEX`).
+    pub fn table_contents(&self, tenant: &str, db: &str, table: &str, tags: &[&str]) -> String {
+        use sha2::{Digest, Sha256};
+        let stats = self.must(
+            tenant,
+            db,
+            &format!("SELECT count(*), min(time), max(time) FROM {table}"),
+        );
+        let order = std::iter::once("time")
+            .chain(tags.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = self.must(
+            tenant,
+            db,
+            &format!("SELECT * FROM {table} ORDER BY {order}"),
+        );
+        let hash: String = Sha256::digest(rows.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let stats = stats.lines().nth(1).unwrap_or("");
+        let n = rows.lines().count().saturating_sub(1);
+        format!("{stats} rows={n} sha256={hash}")
+    }
+
     /// Writes line protocol into `tenant`/`db`, which must succeed.
     pub fn write_lines(&self, tenant: &str, db: &str, precision: &str, body: &str) {
         let url = format!(

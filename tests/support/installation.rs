@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 use crate::cnosdb::{Server, SOURCE};
 
 /// Every tenant the installation has, the system tenant first.
@@ -302,36 +300,13 @@ pub fn privileges(s: &Server) -> BTreeMap<String, String> {
 /// Per table: row count, min and max time, and the SHA-256 of every row ordered by time and
 /// tags.
 pub fn contents(s: &Server) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (tenant, db, table, tags) in TABLES {
-        let stats = s.must(
-            tenant,
-            db,
-            &format!("SELECT count(*), min(time), max(time) FROM {table}"),
-        );
-        let order = std::iter::once("time")
-            .chain(tags.iter().copied())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = s.must(
-            tenant,
-            db,
-            &format!("SELECT * FROM {table} ORDER BY {order}"),
-        );
-        let hash: String = Sha256::digest(rows.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let stats = stats.lines().nth(1).unwrap_or("").to_string();
-        out.insert(
-            format!("{tenant}.{db}.{table}"),
-            format!(
-                "{stats} rows={} sha256={hash}",
-                rows.lines().count().saturating_sub(1)
-            ),
-        );
-    }
-    out
+    TABLES
+        .iter()
+        .map(|(tenant, db, table, tags)| {
+            let held = s.table_contents(tenant, db, table, tags);
+            (format!("{tenant}.{db}.{table}"), held)
+        })
+        .collect()
 }
 
 /// The header and the sorted rows of a CSV answer.
