@@ -366,4 +366,34 @@ mod tests {
         }
         assert!(Raw::parse("{}").unwrap().count_elements().is_err());
     }
+
+    #[test]
+    fn compact_elements_split_as_items_and_exact_members_do() {
+        let names = || ["a", "b"].into_iter();
+        for text in [
+            "[]",
+            r#"[{"a":1,"b":"]"}]"#,
+            r#"[{"a":1,"b":{"c":[1,2]}},{"b":1,"a":2},3,{"a":"\"","b":[]}]"#,
+            r#"[{"a":1},{"a":1,"b":2,"c":3}]"#,
+        ] {
+            let raw = Raw::parse(text).unwrap();
+            let mut got: Vec<Result<Vec<Raw<'_>>, Raw<'_>>> = Vec::new();
+            raw.compact_elements(names, |e| got.push(e.map(<[Raw<'_>]>::to_vec)))
+                .unwrap_or_else(|| panic!("{text}"));
+            let expected: Vec<Result<Vec<Raw<'_>>, Raw<'_>>> = (raw.items().unwrap().into_iter())
+                .map(|item| item.exact_members(names()).ok_or(item))
+                .collect();
+            assert_eq!(got, expected, "{text}");
+        }
+        // Whitespace between the elements, or not an array: for the general path.
+        for text in [
+            r#"[{"a":1,"b":2}, {"a":1,"b":2}]"#,
+            "[ 1]",
+            r#"{"a":1}"#,
+            "1",
+        ] {
+            let raw = Raw::parse(text).unwrap();
+            assert!(raw.compact_elements(names, |_| ()).is_none(), "{text}");
+        }
+    }
 }

@@ -33,7 +33,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// The index of the first byte at or after `i` that is a quote, a backslash or a control
 /// character, sixteen bytes at a time.
 #[inline(always)]
-fn next_special(b: &[u8], mut i: usize) -> usize {
+pub(super) fn next_special(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;

@@ -150,6 +150,7 @@ impl Reader {
             }
             Ty::Map(inner) => match Object::parse(text) {
                 Ok(obj) => {
+                    self.canonical &= compact(text, &obj);
                     for (name, value) in &obj.members {
                         let sub = Path {
                             parent: Some(path),
@@ -161,8 +162,12 @@ impl Reader {
                 }
                 Err(_) => false,
             },
+            Ty::Array(Ty::Struct(shape)) if self.struct_elements(raw, shape, path) => true,
             Ty::Array(inner) => match raw.items() {
                 Ok(items) => {
+                    // No whitespace between the elements.
+                    let spans: usize = items.iter().map(|i| i.get().len() + 1).sum();
+                    self.canonical &= spans.max(1) + 1 == text.len();
                     for item in items {
                         self.walk(item, *inner, path);
                     }
@@ -224,6 +229,24 @@ impl Reader {
             Err(_) => return false,
         }
         true
+    }
+
+    /// The elements of a compact array of `shape` structs, read in one pass; false (with
+    /// nothing found) when the array is not compact, for the general path to read.
+    fn struct_elements(&mut self, raw: Raw<'_>, shape: &'static Shape, path: &Path<'_>) -> bool {
+        let (found, canonical) = (self.findings.len(), self.canonical);
+        let done = raw.compact_elements(
+            || shape.names(),
+            |element| match element {
+                Ok(values) => self.values(values, shape, path),
+                Err(other) => self.walk(other, Ty::Struct(shape), path),
+            },
+        );
+        if done.is_none() {
+            self.findings.truncate(found);
+            self.canonical = canonical;
+        }
+        done.is_some()
     }
 
     /// The values of an object that has exactly `shape`'s members, in its order.

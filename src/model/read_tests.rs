@@ -102,3 +102,28 @@ fn canonical_means_the_releases_own_bytes() {
     assert!(read(r#"{"System":"Owner"}"#, crate::model::MEMBER, r).canonical);
     assert!(!read(r#"{"System": "Owner"}"#, crate::model::MEMBER, r).canonical);
 }
+
+#[test]
+fn struct_arrays_read_the_same_compact_or_spaced() {
+    let r = Release::V2_4_3;
+    let ty = crate::model::table::ty(r);
+    let table = |columns: &str| {
+        format!(
+            r#"{{"TsKvTableSchema":{{"tenant":"t","db":"d","name":"x","schema_version":0,"next_column_id":2,"columns":{columns},"columns_index":{{"time":0,"v":1}}}}}}"#
+        )
+    };
+    let time = r#"{"id":0,"name":"time","column_type":{"Time":"Nanosecond"},"encoding":"Default"}"#;
+    let good = r#"{"id":1,"name":"v","column_type":{"Field":"Float"},"encoding":"Gorilla"}"#;
+    let bad = r#"{"id":"1","name":"v","column_type":{"Field":"Float"},"encoding":"Nope"}"#;
+    let reordered = r#"{"name":"v","id":1,"column_type":{"Field":"Float"},"encoding":"Nope"}"#;
+    for second in [good, bad, reordered] {
+        let compact = read(&table(&format!("[{time},{second}]")), ty, r);
+        let spaced = read(&table(&format!("[{time}, {second}]")), ty, r);
+        assert_eq!(compact.findings, spaced.findings, "{second}");
+        assert!(!spaced.canonical);
+        assert_eq!(compact.canonical, second == good, "{second}");
+    }
+    let found = codes(&table(&format!("[{time},{bad}]")), ty, r);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("columns.id"), "{found:?}");
+}
