@@ -1,7 +1,6 @@
 //! `copy` against fake data nodes on 127.0.0.1 (tests/support/sql_server.rs).
 
-#[path = "support/sql_server.rs"]
-mod sql_server;
+use crate::sql_server;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,8 +2,7 @@
 //! no answer within the time limit, an error status on one chunk, a 5xx; and a copy
 //! interrupted (SIGINT, SIGTERM) while a slow statement is in flight.
 
-#[path = "support/sql_server.rs"]
-mod sql_server;
+use crate::sql_server;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,9 +3,7 @@
 //! stderr; and the promises of the audit trail (`diff`'s output hash, `--target`), completions,
 //! man pages and colour. Every test runs the real binary.
 
-#[path = "support/sql_server.rs"]
-mod sql_server;
-mod support;
+use crate::sql_server;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,9 +11,9 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+use crate::support::*;
 use serde_json::Value;
 use sql_server::{FakeNode, Fs, NodeConfig, TableKey};
-use support::*;
 
 const FULL: &str = "v2.3/full.dump.txt";
 const SMALL: &str = "v2.3/small.dump.txt";

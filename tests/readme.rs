@@ -3,21 +3,18 @@
 //! 127.0.0.1 (tests/support). A `cnosdb-migrate` line must exit 0; a line that is not run is in
 //! [`NOT_RUN`], with the reason, and every entry there must still match a README line.
 
-#[path = "support/meta_server.rs"]
-mod meta_server;
-#[path = "support/sql_server.rs"]
-mod sql_server;
-mod support;
+use crate::meta_server;
+use crate::sql_server;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::*;
 use meta_server::{dump_text, Behaviour, MetaServer, Version};
 use serde_json::Value;
 use sql_server::{FakeNode, Fs, NodeConfig, TableKey};
-use support::*;
 
 /// Lines of the README's `sh` blocks that are not run (matched by prefix), and why.
 const NOT_RUN: [(&str, &str); 6] = [

@@ -4,10 +4,8 @@
 //! killed midway and run again ends the same, with no chunk imported from two exports; a
 //! `--since` pass after more writes brings the new cluster level again.
 
-#[path = "support/chunked.rs"]
-mod chunked;
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
+use crate::chunked;
+use crate::cnosdb;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

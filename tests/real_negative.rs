@@ -2,8 +2,7 @@
 //! recipes must be seen to break a real 2.4 server the way users saw it, and `check` must
 //! call them unsafe. They show that the end-to-end tests can fail.
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
+use crate::cnosdb;
 
 use std::path::Path;
 

@@ -2,8 +2,7 @@
 //! restore's refusals before it sends anything (a file the target cannot read, a target that
 //! is not fresh, a file for another release).
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
+use crate::cnosdb;
 
 use std::path::Path;
 

@@ -4,12 +4,9 @@
 //! from the environment and appear in no output, ledger or report; a key the store does not
 //! know is reported clearly.
 
-#[path = "support/chunked.rs"]
-mod chunked;
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
-#[path = "support/s3.rs"]
-mod s3;
+use crate::chunked;
+use crate::cnosdb;
+use crate::s3;
 
 use std::process::Command;
 

@@ -4,10 +4,8 @@
 //! also after two restarts (one with authentication on), except for the documented
 //! differences listed here.
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
-#[path = "support/installation.rs"]
-mod installation;
+use crate::cnosdb;
+use crate::installation;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

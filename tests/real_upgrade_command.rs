@@ -2,10 +2,8 @@
 //! one command moves a populated 2.3.5.4 into a fresh 2.4.x, which answers like the old one;
 //! a rerun with other arguments is refused.
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
-#[path = "support/installation.rs"]
-mod installation;
+use crate::cnosdb;
+use crate::installation;
 
 use std::collections::BTreeSet;
 use std::path::Path;

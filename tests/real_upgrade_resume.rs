@@ -2,10 +2,8 @@
 //! server) and started again: it finishes, with every chunk verified once, no staging
 //! location exported twice, and the new cluster's rows equal to the old one's.
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
-#[path = "support/installation.rs"]
-mod installation;
+use crate::cnosdb;
+use crate::installation;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;

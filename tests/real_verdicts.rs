@@ -9,8 +9,7 @@
 //!
 //! Each observation is printed, one line per fixture, for the README's table.
 
-#[path = "support/cnosdb.rs"]
-mod cnosdb;
+use crate::cnosdb;
 
 use cnosdb::{tool, Server};
 

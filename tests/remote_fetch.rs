@@ -1,8 +1,7 @@
 //! `fetch` against a fake meta service on 127.0.0.1: success, and every way it must fail
 //! without leaving a file.
 
-#[path = "support/meta_server.rs"]
-mod meta_server;
+use crate::meta_server;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,8 +1,7 @@
 //! `restore` against a fake meta service on 127.0.0.1: success means the server confirmed
 //! every record; every other answer is exit 4 with the server's words and a resume command.
 
-#[path = "support/meta_server.rs"]
-mod meta_server;
+use crate::meta_server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,11 +2,9 @@
 //! the line the message names (stderr kept as a snapshot), nothing on stdout on failure. Also
 //! the generated 100 MB line and the usage errors.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// `(file, exit code for each target in TARGETS order, line the error names)`.
 const CASES: [(&str, [i32; 6], Option<u64>); 18] = [

@@ -1,10 +1,8 @@
 //! The hand-built 2.3 dumps against their hand-derived expected outputs, for every target, through
 //! the real binary; stdout and the `--report` JSON Lines are also kept as reviewed insta snapshots.
 
-mod support;
-
+use crate::support::*;
 use sha2::{Digest, Sha256};
-use support::*;
 
 /// One run of `transform --target T INPUT --report R`: stdout, stderr, report text.
 struct Run {

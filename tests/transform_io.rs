@@ -1,15 +1,13 @@
 //! Where `transform` reads and writes: stdin/stdout and `-`, the private atomic `-o` file,
 //! `--force`, spooled versus streamed stdout, a closed pipe, and the `--report` file.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 fn small_expected(t: &str) -> String {
     fixture_text(&format!("expected/small.{t}.txt"))

@@ -4,9 +4,7 @@
 //! The input is `full.dump.txt` with dave's plaintext password already hashed, so that no run
 //! pays for a bcrypt round (except the `--plaintext-passwords fail` case, which never hashes).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 struct Out {
     code: i32,

@@ -1,7 +1,7 @@
 //! `copy`: plans every table's time chunks and runs them through the library's
 //! [`copy_rows`], then prints the table of what was copied.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,8 +11,9 @@ use clap::Args;
 use super::copy_compare::{comparison_table, comparison_totals, write_comparisons, VerifyLevel};
 use super::copy_plan::{plan, Format, Selection};
 use super::copy_report::{print_dry_run, print_summary, write_report, Watch};
+use super::password::from_env_or_terminal;
 use cnosdb_migrate::copy::compare::{compare_tables, TableComparison};
-use cnosdb_migrate::copy::ledger::{self, Ledger, PassEntry};
+use cnosdb_migrate::copy::ledger::{self, Ledger};
 use cnosdb_migrate::copy::plan::{plan_tables, PlanOptions};
 use cnosdb_migrate::copy::schema::schema_differences;
 use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan};
@@ -250,21 +251,13 @@ pub fn run(args: CopyArgs) -> Result<u8> {
 
 /// Records the finished pass and its watermark in the ledger, and says what the next pass is.
 fn record_pass(ledger: &mut Ledger, plan: &[TablePlan], since: Option<i64>) -> Result<()> {
-    let Some(watermark) = ledger::watermark(plan, ledger) else {
-        return Ok(());
-    };
-    let chunks = plan.iter().map(|t| t.chunks.len() as u64).sum();
-    ledger.append_pass(&PassEntry {
-        to: ledger.to().to_string(),
-        since,
-        watermark,
-        chunks,
-    })?;
-    say!(
-        "cnosdb-migrate: pass complete: every row written before {} ({watermark} ns) is on \
-         the new cluster; once the writers write there, copy the rest with --since {watermark}",
-        format_timestamp(watermark)
-    );
+    if let Some(watermark) = ledger.finish_pass(plan, since)? {
+        say!(
+            "cnosdb-migrate: pass complete: every row written before {} ({watermark} ns) is on \
+             the new cluster; once the writers write there, copy the rest with --since {watermark}",
+            format_timestamp(watermark)
+        );
+    }
     Ok(())
 }
 
@@ -307,7 +300,7 @@ fn stopped(outcome: &CopyOutcome, ledger: bool) -> u8 {
 fn credentials(args: &CopyArgs) -> Result<(Credentials, Credentials)> {
     let from = Credentials {
         user: args.user.clone(),
-        password: password(
+        password: from_env_or_terminal(
             "--password-env",
             args.password_env.as_deref(),
             &args.user,
@@ -318,27 +311,10 @@ fn credentials(args: &CopyArgs) -> Result<(Credentials, Credentials)> {
         (None, None) => from.clone(),
         (user, var) => {
             let user = user.clone().unwrap_or_else(|| args.user.clone());
-            let password = password("--to-password-env", var.as_deref(), &user, &args.to)?;
+            let password =
+                from_env_or_terminal("--to-password-env", var.as_deref(), &user, &args.to)?;
             Credentials { user, password }
         }
     };
     Ok((from, to))
-}
-
-fn password(flag: &str, env: Option<&str>, user: &str, url: &str) -> Result<String> {
-    if let Some(var) = env {
-        return std::env::var(var).map_err(|_| {
-            Error::Usage(format!(
-                "{flag} {var}: the environment variable is not set (or not UTF-8)"
-            ))
-        });
-    }
-    if !io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "no password for {user} at {url}: pass --password-env VAR (the name of an \
-             environment variable holding it), or run on a terminal to be asked"
-        )));
-    }
-    rpassword::prompt_password(format!("Password for {user} at {url}: "))
-        .map_err(|e| Error::io("reading the password from the terminal", e))
 }

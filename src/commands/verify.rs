@@ -9,10 +9,11 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use super::fetch::{parse_seconds, CONNECT_TIMEOUT, READ_TIMEOUT};
+use super::password::from_env;
+use super::timeouts::{meta_client, parse_seconds, READ_TIMEOUT};
 use cnosdb_migrate::error::{Error, Result, EXIT_INVALID_INPUT, EXIT_OK};
 use cnosdb_migrate::output::open_rereadable_input;
-use cnosdb_migrate::remote::meta::{Endpoint, MetaClient, Timeouts};
+use cnosdb_migrate::remote::meta::Endpoint;
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
 use cnosdb_migrate::verify::{check_listing, compare, Difference, Listing, MetaComparison};
 
@@ -63,13 +64,7 @@ struct Summary<'a> {
 pub fn run(args: VerifyArgs) -> Result<u8> {
     let endpoint = Endpoint::parse(&args.url)?.service_dump();
     let mut file = open_rereadable_input(args.input.as_deref())?;
-    let client = MetaClient::new(Timeouts {
-        connect: args
-            .connect_timeout
-            .unwrap_or(Duration::from_secs_f64(CONNECT_TIMEOUT)),
-        read: Duration::from_secs_f64(READ_TIMEOUT),
-        names: super::fetch::TIMEOUT_NAMES,
-    });
+    let client = meta_client(args.connect_timeout, None, READ_TIMEOUT);
     let held = client.download_spooled(&endpoint)?;
     let meta = compare(&file, held)?;
     file.rewind()
@@ -93,11 +88,7 @@ fn sql_differences(args: &VerifyArgs, url: &str, file: &std::fs::File) -> Result
     let mut node = SqlNode::new(url, Some(Duration::from_secs(300)))
         .map_err(|e| Error::Usage(format!("--sql: {e}")))?;
     let password = match &args.password_env {
-        Some(var) => std::env::var(var).map_err(|_| {
-            Error::Usage(format!(
-                "--password-env {var}: the variable is not set (or not UTF-8)"
-            ))
-        })?,
+        Some(var) => from_env("--password-env", var)?,
         None => String::new(),
     };
     node.set_credentials(&Credentials {

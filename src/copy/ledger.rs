@@ -160,11 +160,26 @@ impl Ledger {
         Ok(())
     }
 
-    /// Appends a finished pass and syncs it to disk.
-    pub fn append_pass(&mut self, pass: &PassEntry) -> Result<()> {
-        self.write(pass)?;
-        self.passes.push(pass.clone());
-        Ok(())
+    /// Records a finished pass over `plan` from `since` (its line synced to disk) and returns
+    /// its watermark, the next pass's start; `None` (nothing written) while a table's
+    /// open-ended chunk is not recorded with its time.
+    pub fn finish_pass(
+        &mut self,
+        plan: &[super::TablePlan],
+        since: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let Some(watermark) = watermark(plan, self) else {
+            return Ok(None);
+        };
+        let pass = PassEntry {
+            to: self.to().to_string(),
+            since,
+            watermark,
+            chunks: plan.iter().map(|t| t.chunks.len() as u64).sum(),
+        };
+        self.write(&pass)?;
+        self.passes.push(pass);
+        Ok(Some(watermark))
     }
 
     fn write(&mut self, value: &impl Serialize) -> Result<()> {
@@ -181,7 +196,7 @@ impl Ledger {
 /// The watermark a pass over `plan` reached by the ledger: the earliest time the export of a
 /// table's open-ended last chunk was sent. `None` when a table has no such chunk recorded
 /// with its time (every chunk must be verified first).
-pub fn watermark(plan: &[super::TablePlan], ledger: &Ledger) -> Option<i64> {
+fn watermark(plan: &[super::TablePlan], ledger: &Ledger) -> Option<i64> {
     let mut earliest: Option<i64> = None;
     for t in plan {
         let open = t.chunks.iter().find(|c| c.chunk.end.is_none())?;
@@ -329,26 +344,54 @@ mod tests {
     fn passes_are_kept_beside_the_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger");
+        let info = crate::tables::TableInfo {
+            tenant: "t".into(),
+            database: "d".into(),
+            table: "x".into(),
+            engine: crate::tables::Engine::Tskv,
+            tags: Some(1),
+            fields: 1,
+            system: false,
+            line: 1,
+        };
+        let plan = [super::super::TablePlan {
+            info,
+            url: "file:///s".into(),
+            chunks: vec![super::super::PlannedChunk {
+                name: "0_10".into(),
+                chunk: crate::tables::chunks::Chunk {
+                    start: Some(0),
+                    end: None,
+                },
+                estimate: None,
+                expired: false,
+            }],
+        }];
         let mut l = Ledger::open(&path, "http://n").unwrap();
+        // No open-ended chunk recorded with its time yet: no pass.
+        assert_eq!(l.finish_pass(&plan, None).unwrap(), None);
+        l.append(&entry(1, Step::Planned, None)).unwrap();
         l.append(&entry(1, Step::Verified, Some(5))).unwrap();
+        assert_eq!(l.finish_pass(&plan, Some(3)).unwrap(), Some(101));
+        // A pass recorded for another node is not this node's.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        writeln!(
+            f,
+            r#"{{"to":"http://other","since":null,"watermark":9,"chunks":1}}"#
+        )
+        .unwrap();
+        drop((f, l));
+        let l = Ledger::open(&path, "http://n").unwrap();
         let pass = PassEntry {
             to: "http://n".into(),
-            since: None,
-            watermark: 77,
+            since: Some(3),
+            watermark: 101,
             chunks: 1,
         };
-        l.append_pass(&pass).unwrap();
-        l.append_pass(&PassEntry {
-            to: "http://other".into(),
-            ..pass.clone()
-        })
-        .unwrap();
-        drop(l);
-        let l = Ledger::open(&path, "http://n").unwrap();
         assert_eq!(l.passes(), [pass]);
         assert!(l.progress(&entry(1, Step::Planned, None).key()).is_some());
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(r#"{"to":"http://n","since":null,"watermark":77,"chunks":1}"#));
+        assert!(text.contains(r#"{"to":"http://n","since":3,"watermark":101,"chunks":1}"#));
     }
 
     #[test]

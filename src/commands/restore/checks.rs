@@ -4,7 +4,7 @@
 use std::fs::File;
 
 use super::{input_name, reader_at, RestoreArgs};
-use crate::commands::fetch::{meta_client, READ_TIMEOUT};
+use crate::commands::timeouts::{meta_client, READ_TIMEOUT};
 use cnosdb_migrate::dump::{DumpReader, Form};
 use cnosdb_migrate::error::{Error, InputError, Result};
 use cnosdb_migrate::remote::meta::Endpoint;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::fetch::parse_seconds;
+use super::timeouts::parse_seconds;
 use checks::{check_for, check_text, learn_target};
 use cnosdb_migrate::error::{Error, InputError, Result, EXIT_OK};
 use cnosdb_migrate::output::{is_stdout, open_rereadable_input};

@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io;
 
 use super::{reader_at, RestoreArgs, READ_TIMEOUT};
-use crate::commands::fetch::meta_client;
 use crate::commands::progress;
 use crate::commands::term::shell_word;
+use crate::commands::timeouts::meta_client;
 use cnosdb_migrate::error::{Error, Result};
 use cnosdb_migrate::output::is_stdout;
 use cnosdb_migrate::remote::meta::{Applied, Remedy};
