@@ -5,17 +5,19 @@
 # the source's meta restored by the tool.
 #
 #   benches/real-copy.sh [--rows-per-table N] [--tables T] [--days D] [--parallel P]
+#                        [--chunk-rows R]   (passed to the copy: chunks counted, split, merged)
 #
 # Needs xz, curl, python3 and a built `target/debug/cnosdb-migrate` (cargo build). Prints a
 # Markdown table; the servers run in a temporary directory and are stopped by PID.
 set -euo pipefail
-ROWS=250000 TABLES=4 DAYS=8 PARALLEL=2
+ROWS=250000 TABLES=4 DAYS=8 PARALLEL=2 CHUNK_ROWS=
 while [ $# -gt 0 ]; do
   case $1 in
     --rows-per-table) ROWS=$2; shift 2 ;;
     --tables) TABLES=$2; shift 2 ;;
     --days) DAYS=$2; shift 2 ;;
     --parallel) PARALLEL=$2; shift 2 ;;
+    --chunk-rows) CHUNK_ROWS=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -94,7 +96,7 @@ base_s=$(echo "$(date +%s.%N) - $t0" | bc)
 t0=$(date +%s.%N)
 PW= "$TOOL" copy -q "$WORK/dump.txt" --from "http://127.0.0.1:$OLD" --to "http://127.0.0.1:$DST" \
   --dir "file://$WORK/stage-tool" --password-env PW --parallel "$PARALLEL" \
-  --state "$WORK/ledger.jsonl" --report "$WORK/report.jsonl" >/dev/null
+  --state "$WORK/ledger.jsonl" --report "$WORK/report.jsonl" ${CHUNK_ROWS:+--chunk-rows "$CHUNK_ROWS"} >/dev/null
 tool_s=$(echo "$(date +%s.%N) - $t0" | bc)
 inside=$(python3 -c 'import json,sys
 print(sum(c["seconds"] for l in open(sys.argv[1]) for c in json.loads(l)["chunks"]))' "$WORK/report.jsonl")
@@ -105,5 +107,5 @@ done
 total=$((ROWS * TABLES))
 printf '| method | rows | seconds | rows/s |\n|---|---:|---:|---:|\n'
 printf '| by hand: %s × (export; import) | %d | %.1f | %.0f |\n' "$TABLES" $total "$base_s" "$(echo "$total / $base_s" | bc -l)"
-printf '| copy --parallel %s (%s chunks, verified) | %d | %.1f | %.0f |\n' "$PARALLEL" "$chunks" $total "$tool_s" "$(echo "$total / $tool_s" | bc -l)"
+printf '| copy --parallel %s%s (%s chunks, verified) | %d | %.1f | %.0f |\n' "$PARALLEL" "${CHUNK_ROWS:+ --chunk-rows $CHUNK_ROWS}" "$chunks" $total "$tool_s" "$(echo "$total / $tool_s" | bc -l)"
 printf '\nchunk time summed over workers: %.1f s; wall %.1f s\n' "$inside" "$tool_s"

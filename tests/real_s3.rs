@@ -10,8 +10,11 @@ use crate::s3;
 
 use std::process::Command;
 
-use chunked::{check_ledger, contents, copy_cmd, source, target};
+use chunked::{check_ledger, contents, copy_cmd_rows, source, target};
 use cnosdb::{p, said, tool_ok};
+
+/// At most this many rows per chunk: the source's cpu table (36 rows a day) one day to a chunk.
+const ROWS: u32 = 40;
 
 const KEY_ID: &str = "AKIAMIGRATETEST0001";
 const SECRET: &str = "s3cr3t/Value+Of=The'Key";
@@ -54,7 +57,11 @@ fn copy_through_an_s3_compatible_store() {
     let dir = "s3://migration/run-1/";
 
     // The plan shows the CONNECTION clause with its secrets masked.
-    let mut c = with_s3(copy_cmd(&dump, &src, &dst, dir, &ledger), &store, SECRET);
+    let mut c = with_s3(
+        copy_cmd_rows(&dump, &src, &dst, dir, &ledger, ROWS),
+        &store,
+        SECRET,
+    );
     let out = c.arg("--dry-run").output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", said(&out));
@@ -65,7 +72,11 @@ fn copy_through_an_s3_compatible_store() {
     assert!(shown.contains("virtual_hosted_style = false"), "{shown}");
     assert_no_secret("--dry-run", &said(&out));
 
-    let mut c = with_s3(copy_cmd(&dump, &src, &dst, dir, &ledger), &store, SECRET);
+    let mut c = with_s3(
+        copy_cmd_rows(&dump, &src, &dst, dir, &ledger, ROWS),
+        &store,
+        SECRET,
+    );
     let out = c.args(["--report", p(&report)]).output().unwrap();
     assert!(out.status.success(), "{}", said(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -92,7 +103,7 @@ fn copy_through_an_s3_compatible_store() {
     // The store now checks keys: the export is refused, and the message says why.
     store.check_keys(true);
     let ledger2 = work.path().join("ledger2.jsonl");
-    let c = copy_cmd(&dump, &src, &dst, "s3://migration/run-2", &ledger2);
+    let c = copy_cmd_rows(&dump, &src, &dst, "s3://migration/run-2", &ledger2, ROWS);
     let out = with_s3(c, &store, "a-wrong-s3cr3t").output().unwrap();
     let text = said(&out);
     assert_eq!(out.status.code(), Some(4), "{text}");

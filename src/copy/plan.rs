@@ -1,12 +1,12 @@
 //! The chunk plan: each table's time chunks from its database's buckets, clipped to a start
-//! time, chunks older than the TTL marked, large chunks halved while the old node counts more
-//! rows in them than a limit.
+//! time, chunks older than the TTL marked; with a row limit, large chunks halved while the old
+//! node counts more rows in them, and small neighbours merged up to it.
 
 use std::collections::BTreeMap;
 
 use super::{PlannedChunk, TablePlan};
 use crate::remote::sql::{SqlError, SqlNode};
-use crate::tables::chunks::{bucket_chunks, expired, split, Chunk, DbKey, DbLayout};
+use crate::tables::chunks::{bucket_chunks, expired, merge, split, Chunk, DbKey, DbLayout};
 use crate::tables::sql::count_statement;
 use crate::tables::TableInfo;
 
@@ -92,7 +92,8 @@ fn clip(chunks: &[Chunk], since: i64) -> Vec<Chunk> {
 }
 
 /// Counts and splits the bounded chunks (dropping those without rows); open chunks are
-/// counted and kept, since rows may arrive in them after the count.
+/// counted and kept, since rows may arrive in them after the count. Then neighbours are
+/// merged up to `limit` rows.
 fn count_chunks(
     info: &TableInfo,
     chunks: &[Chunk],
@@ -114,16 +115,13 @@ fn count_chunks(
     let mut out = Vec::new();
     for &c in chunks {
         if c.start.is_some() && c.end.is_some() {
-            out.extend(
-                split(c, limit.max(1), &mut count)?
-                    .into_iter()
-                    .map(|(c, n)| (c, Some(n))),
-            );
+            out.extend(split(c, limit.max(1), &mut count)?);
         } else {
-            out.push((c, Some(count(&c)?)));
+            out.push((c, count(&c)?));
         }
     }
-    Ok(out)
+    let merged = merge(out, limit.max(1));
+    Ok(merged.into_iter().map(|(c, n)| (c, Some(n))).collect())
 }
 
 #[cfg(test)]

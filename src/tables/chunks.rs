@@ -209,6 +209,26 @@ pub fn split<E>(
     }
 }
 
+/// Joins neighbouring counted chunks while together they hold at most `limit` rows, summing
+/// their counts: fewer statements for small buckets. A time span between two joined chunks
+/// holds no bucket, so no row; an open-ended last chunk takes in the one before it and stays
+/// open.
+pub fn merge(chunks: Vec<(Chunk, u64)>, limit: u64) -> Vec<(Chunk, u64)> {
+    let mut out: Vec<(Chunk, u64)> = Vec::with_capacity(chunks.len());
+    for (chunk, rows) in chunks {
+        match out.last_mut() {
+            Some((last, n))
+                if last.end.is_some() && chunk.start.is_some() && *n + rows <= limit =>
+            {
+                last.end = chunk.end;
+                *n += rows;
+            }
+            _ => out.push((chunk, rows)),
+        }
+    }
+    out
+}
+
 /// True when every row of `chunk` is older than the TTL at `now_ns` (nanoseconds since the
 /// epoch).
 pub fn expired(chunk: &Chunk, layout: &DbLayout, now_ns: i64) -> bool {
@@ -267,6 +287,29 @@ mod tests {
             [("0_2".into(), 2), ("2_4".into(), 2), ("4_8".into(), 2)]
         );
         assert!(asked >= 5);
+    }
+
+    #[test]
+    fn small_neighbours_are_merged_up_to_the_limit() {
+        let c = |a: i64, b: Option<i64>| Chunk {
+            start: Some(a),
+            end: b,
+        };
+        let counted = vec![
+            (c(0, Some(10)), 4),
+            (c(10, Some(20)), 3),
+            (c(30, Some(40)), 3),
+            (c(40, Some(50)), 9),
+            (c(50, Some(60)), 2),
+            (c(60, None), 0),
+        ];
+        assert_eq!(
+            merge(counted.clone(), 10),
+            [(c(0, Some(40)), 10), (c(40, Some(50)), 9), (c(50, None), 2)]
+        );
+        assert_eq!(merge(counted.clone(), 1), counted);
+        assert_eq!(merge(counted, 100), [(c(0, None), 21)]);
+        assert_eq!(merge(vec![(Chunk::ALL, 5)], 100), [(Chunk::ALL, 5)]);
     }
 
     #[test]

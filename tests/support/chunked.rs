@@ -114,8 +114,21 @@ pub fn target(dump: &Path, work: &Path) -> Server {
     t
 }
 
-/// `copy` of `dump` from `src` to `dst` through the staging location `dir`, with a ledger.
+/// `copy` of `dump` from `src` to `dst` through the staging location `dir`, with a ledger,
+/// chunks of at most 400 rows.
 pub fn copy_cmd(dump: &Path, src: &Server, dst: &Server, dir: &str, ledger: &Path) -> Command {
+    copy_cmd_rows(dump, src, dst, dir, ledger, 400)
+}
+
+/// [`copy_cmd`] with chunks of at most `rows` rows (`--chunk-rows`).
+pub fn copy_cmd_rows(
+    dump: &Path,
+    src: &Server,
+    dst: &Server,
+    dir: &str,
+    ledger: &Path,
+    rows: u32,
+) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
     c.args([
         "copy",
@@ -127,7 +140,7 @@ pub fn copy_cmd(dump: &Path, src: &Server, dst: &Server, dir: &str, ledger: &Pat
         &dst.http_url(),
     ])
     .args(["--dir", dir, "--state", p(ledger)])
-    .args(["--password-env", "PW", "--chunk-rows", "400"])
+    .args(["--password-env", "PW", "--chunk-rows", &rows.to_string()])
     .env("PW", "");
     c
 }
