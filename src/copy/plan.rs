@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{PlannedChunk, TablePlan};
 use crate::remote::sql::{SqlError, SqlNode};
 use crate::tables::chunks::{bucket_chunks, expired, merge, split, Chunk, DbKey, DbLayout};
-use crate::tables::sql::{count_statement, grouped_count_statement};
+use crate::tables::sql::count_statement;
 use crate::tables::TableInfo;
 
 /// How chunks are cut.
@@ -93,114 +93,35 @@ fn clip(chunks: &[Chunk], since: i64) -> Vec<Chunk> {
 
 /// Counts and splits the bounded chunks (dropping those without rows); open chunks are
 /// counted and kept, since rows may arrive in them after the count. Then neighbours are
-/// merged up to `limit` rows. One grouped statement counts every chunk when their bounds
-/// allow it ([`group_width`]); else one count per chunk.
+/// merged up to `limit` rows.
 fn count_chunks(
     info: &TableInfo,
     chunks: &[Chunk],
     limit: u64,
     node: &SqlNode,
 ) -> Result<Vec<(Chunk, Option<u64>)>, Box<PlanError>> {
-    let failed = |statement: String, error: SqlError| {
-        Box::new(PlanError {
-            table: info.qualified(),
-            node: node.endpoint(&info.tenant, &info.database),
-            statement,
-            error,
-        })
-    };
     let mut count = |c: &Chunk| {
         let statement = count_statement(info, c);
         node.count(&info.tenant, &info.database, &statement)
-            .map_err(|error| failed(statement, error))
+            .map_err(|error| {
+                Box::new(PlanError {
+                    table: info.qualified(),
+                    node: node.endpoint(&info.tenant, &info.database),
+                    statement,
+                    error,
+                })
+            })
     };
-    let known = match group_width(chunks) {
-        Some((from, width)) => {
-            let statement = grouped_count_statement(info, from, width);
-            let answer = node.query_csv(&info.tenant, &info.database, &statement);
-            let groups = answer
-                .and_then(|csv| parse_groups(&csv).map_err(SqlError::Body))
-                .map_err(|error| failed(statement, error))?;
-            Some(assign(chunks, &groups, width))
-        }
-        None => None,
-    };
-    let limit = limit.max(1);
     let mut out = Vec::new();
-    for (i, &c) in chunks.iter().enumerate() {
-        let bounded = c.start.is_some() && c.end.is_some();
-        match known.as_ref().map(|k| k[i]) {
-            // Known to hold no row, or few enough (or open): no statement.
-            Some(0) if bounded => {}
-            Some(n) if n <= limit || !bounded => out.push((c, n)),
-            _ if bounded => out.extend(split(c, limit, &mut count)?),
-            _ => out.push((c, count(&c)?)),
+    for &c in chunks {
+        if c.start.is_some() && c.end.is_some() {
+            out.extend(split(c, limit.max(1), &mut count)?);
+        } else {
+            out.push((c, count(&c)?));
         }
     }
-    Ok(merge(out, limit)
-        .into_iter()
-        .map(|(c, n)| (c, Some(n)))
-        .collect())
-}
-
-/// Groups at most this many: a plan that would need more counts chunk by chunk.
-const MAX_GROUPS: i64 = 100_000;
-
-/// `(from, width)` of a grouped count of `chunks`: from the first chunk's start, groups of the
-/// greatest common divisor of the other bounds, so that no group straddles a bound between two
-/// chunks (the group of `from` holds only rows at or after it). `None` when a chunk has no
-/// start, a bound is negative (the division rounds toward zero), or there would be more than
-/// [`MAX_GROUPS`] groups.
-fn group_width(chunks: &[Chunk]) -> Option<(i64, i64)> {
-    let from = chunks.first()?.start?;
-    let bounds: Vec<i64> = (chunks.iter().flat_map(|c| [c.start, c.end]))
-        .flatten()
-        .skip(1)
-        .collect();
-    if chunks.iter().any(|c| c.start.is_none()) || from < 0 || bounds.iter().any(|&b| b < 0) {
-        return None;
-    }
-    let width = bounds.iter().fold(0, |g, &b| gcd(g, b));
-    let last = bounds.iter().copied().max().unwrap_or(from);
-    (width > 0 && (last - from) / width <= MAX_GROUPS).then_some((from, width))
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-/// The `g,n` rows of a grouped count's CSV answer (after its header).
-fn parse_groups(csv: &str) -> Result<Vec<(i64, u64)>, String> {
-    let mut lines = csv.lines().filter(|l| !l.is_empty());
-    lines.next();
-    lines
-        .map(|line| {
-            let (g, n) = line.split_once(',').ok_or("a row without two columns")?;
-            match (g.parse(), n.parse()) {
-                (Ok(g), Ok(n)) => Ok((g, n)),
-                _ => Err(format!("`{line}` is not a group and a count")),
-            }
-        })
-        .collect()
-}
-
-/// The rows of each chunk: the groups whose times it holds (a group holds no bound inside; the
-/// first group may start before the first chunk, its rows do not).
-fn assign(chunks: &[Chunk], groups: &[(i64, u64)], width: i64) -> Vec<u64> {
-    let from = chunks.first().and_then(|c| c.start).unwrap_or(i64::MIN);
-    let mut rows = vec![0; chunks.len()];
-    for &(g, n) in groups {
-        let t = g.saturating_mul(width).max(from);
-        let holds = |c: &Chunk| c.start.is_none_or(|s| s <= t) && c.end.is_none_or(|e| t < e);
-        if let Some(i) = chunks.iter().position(holds) {
-            rows[i] += n;
-        }
-    }
-    rows
+    let merged = merge(out, limit.max(1));
+    Ok(merged.into_iter().map(|(c, n)| (c, Some(n))).collect())
 }
 
 #[cfg(test)]
@@ -223,35 +144,6 @@ mod tests {
             [c(Some(15), Some(20)), c(Some(20), None)]
         );
         assert_eq!(clip(&[Chunk::ALL], 7), [c(Some(7), None)]);
-    }
-
-    #[test]
-    fn one_grouped_count_serves_every_chunk() {
-        let day = 86_400_000;
-        let chunks = [
-            c(Some(10 * day), Some(11 * day)),
-            c(Some(11 * day), Some(13 * day)),
-            c(Some(20 * day), Some(21 * day)),
-            c(Some(21 * day), None),
-        ];
-        assert_eq!(group_width(&chunks), Some((10 * day, day)));
-        let csv = "g,n\n10,5\n12,7\n11,1\n20,2\n25,4\n";
-        let groups = parse_groups(csv).unwrap();
-        assert_eq!(assign(&chunks, &groups, day), [5, 8, 2, 4]);
-        assert!(parse_groups("g,n\n1\n").is_err());
-        assert!(parse_groups("g,n\nx,1\n").is_err());
-        // A clipped start (a `since` pass) is no bound between chunks: its group holds only
-        // rows at or after it.
-        let since = [c(Some(7), Some(day)), c(Some(day), None)];
-        assert_eq!(group_width(&since), Some((7, day)));
-        assert_eq!(assign(&since, &[(0, 3), (1, 2)], day), [3, 2]);
-        // Bounds that make the groups too fine, no start, a negative bound: none.
-        assert_eq!(
-            group_width(&[c(Some(0), Some(7)), c(Some(7), Some(day * 1000))]),
-            None
-        );
-        assert_eq!(group_width(&[Chunk::ALL]), None);
-        assert_eq!(group_width(&[c(Some(-day), Some(day))]), None);
     }
 
     #[test]

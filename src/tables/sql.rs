@@ -212,16 +212,6 @@ pub fn count_statement(table: &TableInfo, chunk: &Chunk) -> String {
     sql
 }
 
-/// Counts a table's rows from `from` on in groups of `width` time units: `g,count` rows where
-/// group `g` holds the times `[g × width, (g + 1) × width)` (in the database's unit).
-pub fn grouped_count_statement(table: &TableInfo, from: i64, width: i64) -> String {
-    format!(
-        "SELECT CAST(time AS BIGINT) / {width} AS g, count(*) AS n FROM {} WHERE time >= {from} \
-         GROUP BY g",
-        quote_ident(&table.table)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
