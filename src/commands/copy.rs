@@ -110,8 +110,9 @@ fn parse_since(s: &str) -> std::result::Result<i64, String> {
 }
 
 /// Stops with the list of differences when a table differs between the nodes.
-fn check_schemas(plan: &[cnosdb_migrate::copy::TablePlan], nodes: Nodes<'_>) -> Result<()> {
-    let differences = schema_differences(plan, nodes).map_err(|e| Error::Remote(e.to_string()))?;
+fn check_schemas(plan: &[TablePlan], nodes: Nodes<'_>, threads: usize) -> Result<()> {
+    let differences =
+        schema_differences(plan, nodes, threads).map_err(|e| Error::Remote(e.to_string()))?;
     if differences.is_empty() {
         return Ok(());
     }
@@ -147,6 +148,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         chunk_rows: args.chunk_rows,
         since_ns: args.since,
         now_ns: cnosdb_migrate::copy::now_ns(),
+        threads: usize::from(args.parallel),
     };
     // A dry run without counting needs no password and sends nothing.
     let ask = !args.dry_run || args.chunk_rows.is_some();
@@ -173,7 +175,7 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     if args.verify_only {
         return verify_only(&args, &chunked, nodes);
     }
-    check_schemas(&chunked, nodes)?;
+    check_schemas(&chunked, nodes, usize::from(args.parallel))?;
     if let Some(conn) = dir.connection() {
         say!("cnosdb-migrate: {}", super::s3::history_warning(conn));
     }
@@ -202,7 +204,12 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     let compared = match args.verify {
         VerifyLevel::None => Vec::new(),
         _ if failed > 0 || stopped_early => Vec::new(),
-        level => compare_tables(&chunked, nodes, level == VerifyLevel::Content),
+        level => compare_tables(
+            &chunked,
+            nodes,
+            level == VerifyLevel::Content,
+            usize::from(args.parallel),
+        ),
     };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {
@@ -264,7 +271,8 @@ fn record_pass(ledger: &mut Ledger, plan: &[TablePlan], since: Option<i64>) -> R
 /// `copy --verify-only`: the comparison of every table, as a table or JSON Lines.
 fn verify_only(args: &CopyArgs, plan: &[TablePlan], nodes: Nodes<'_>) -> Result<u8> {
     let content = args.verify == VerifyLevel::Content;
-    let compared: Vec<TableComparison> = compare_tables(plan, nodes, content);
+    let compared: Vec<TableComparison> =
+        compare_tables(plan, nodes, content, usize::from(args.parallel));
     if let Some(path) = &args.report {
         write_comparisons(path, plan, &compared)?;
     }

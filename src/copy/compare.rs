@@ -77,12 +77,18 @@ pub struct TableComparison {
 }
 
 /// Compares every table of `plan` on both nodes; with `columns`, also every column's count,
-/// min and max over each chunk (columns from `DESCRIBE TABLE` on the old node).
-pub fn compare_tables(plan: &[TablePlan], nodes: Nodes<'_>, columns: bool) -> Vec<TableComparison> {
-    plan.iter()
-        .enumerate()
-        .map(|(i, p)| compare_table(i, p, nodes, columns))
-        .collect()
+/// min and max over each chunk (columns from `DESCRIBE TABLE` on the old node). Up to
+/// `threads` tables at once, each with a statement to both nodes at the same time.
+pub fn compare_tables(
+    plan: &[TablePlan],
+    nodes: Nodes<'_>,
+    columns: bool,
+    threads: usize,
+) -> Vec<TableComparison> {
+    let indexed: Vec<(usize, &TablePlan)> = plan.iter().enumerate().collect();
+    super::par_map(&indexed, threads, |&(i, p)| {
+        compare_table(i, p, nodes, columns)
+    })
 }
 
 fn compare_table(i: usize, p: &TablePlan, nodes: Nodes<'_>, columns: bool) -> TableComparison {
@@ -99,11 +105,13 @@ fn compare_table(i: usize, p: &TablePlan, nodes: Nodes<'_>, columns: bool) -> Ta
         return out;
     };
     out.range = range;
-    let sides =
-        extent(nodes.from, p, &range).and_then(|old| Ok((old, extent(nodes.to, p, &range)?)));
+    let sides = super::both(
+        || extent(nodes.from, p, &range),
+        || extent(nodes.to, p, &range),
+    );
     let (old, new) = match sides {
-        Ok(sides) => sides,
-        Err(e) => return failed(out, e),
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(e), _) | (_, Err(e)) => return failed(out, e),
     };
     (out.old, out.new) = (old, new);
     out.verdict = if old == new {

@@ -257,6 +257,39 @@ pub fn staging_location(table_url: &str, chunk: &str, attempt: u32, run: u128) -
     format!("{table_url}/{chunk}-{attempt}-{run}")
 }
 
+/// `f` of every item, on up to `threads` threads at once (the statements of a plan, a schema
+/// check or a comparison go to different nodes and tables); the results in the items' order.
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                lock(&out)[i] = Some(r);
+            });
+        }
+    });
+    // A thread that panicked made the scope panic: every item has its result here.
+    let out = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    out.into_iter().flatten().collect()
+}
+
+/// `a()` and `b()` at the same time (a statement to each node); `a` on a thread of its own.
+pub(crate) fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        (a.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), b)
+    })
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -19,6 +19,8 @@ pub struct PlanOptions {
     pub since_ns: Option<i64>,
     /// The time the TTL is measured from (ns since the epoch).
     pub now_ns: i64,
+    /// Tables counted at once.
+    pub threads: usize,
 }
 
 /// A count the old node did not answer while planning.
@@ -43,40 +45,53 @@ pub fn plan_tables(
     options: &PlanOptions,
     from: Option<&SqlNode>,
 ) -> Result<Vec<TablePlan>, Box<PlanError>> {
-    let mut plans = Vec::with_capacity(tables.len());
-    for (info, url) in tables {
-        let layout = layouts.get(&(info.tenant.clone(), info.database.clone()));
-        let default = DbLayout {
-            unit_ns: 1,
-            ..DbLayout::default()
-        };
-        let layout = layout.unwrap_or(&default);
-        let mut chunks: Vec<Chunk> = bucket_chunks(Some(layout));
-        if let Some(since) = options.since_ns {
-            let unit = layout.unit_ns.max(1);
-            // The first whole unit at or after `since`.
-            let since = since.div_euclid(unit) + i64::from(since.rem_euclid(unit) != 0);
-            chunks = clip(&chunks, since);
-        }
-        let counted = match (options.chunk_rows, from) {
-            (Some(limit), Some(node)) => count_chunks(&info, &chunks, limit, node)?,
-            _ => chunks.into_iter().map(|c| (c, None)).collect(),
-        };
-        let chunks = counted
-            .into_iter()
-            .map(|(chunk, estimate)| PlannedChunk {
-                name: match options.since_ns {
-                    Some(since) => format!("since{since}-{}", chunk.id()),
-                    None => chunk.id(),
-                },
-                expired: expired(&chunk, layout, options.now_ns),
-                chunk,
-                estimate,
-            })
-            .collect();
-        plans.push(TablePlan { info, url, chunks });
+    (tables.iter())
+        .map(|(info, url)| plan_table(info, url, layouts, options, from))
+        .collect()
+}
+
+/// The plan of one table.
+fn plan_table(
+    info: &TableInfo,
+    url: &str,
+    layouts: &BTreeMap<DbKey, DbLayout>,
+    options: &PlanOptions,
+    from: Option<&SqlNode>,
+) -> Result<TablePlan, Box<PlanError>> {
+    let layout = layouts.get(&(info.tenant.clone(), info.database.clone()));
+    let default = DbLayout {
+        unit_ns: 1,
+        ..DbLayout::default()
+    };
+    let layout = layout.unwrap_or(&default);
+    let mut chunks: Vec<Chunk> = bucket_chunks(Some(layout));
+    if let Some(since) = options.since_ns {
+        let unit = layout.unit_ns.max(1);
+        // The first whole unit at or after `since`.
+        let since = since.div_euclid(unit) + i64::from(since.rem_euclid(unit) != 0);
+        chunks = clip(&chunks, since);
     }
-    Ok(plans)
+    let counted = match (options.chunk_rows, from) {
+        (Some(limit), Some(node)) => count_chunks(info, &chunks, limit, node, options.threads)?,
+        _ => chunks.into_iter().map(|c| (c, None)).collect(),
+    };
+    let chunks = counted
+        .into_iter()
+        .map(|(chunk, estimate)| PlannedChunk {
+            name: match options.since_ns {
+                Some(since) => format!("since{since}-{}", chunk.id()),
+                None => chunk.id(),
+            },
+            expired: expired(&chunk, layout, options.now_ns),
+            chunk,
+            estimate,
+        })
+        .collect();
+    Ok(TablePlan {
+        info: info.clone(),
+        url: url.to_string(),
+        chunks,
+    })
 }
 
 /// The chunks from `since` (in the database's unit) on.
@@ -91,16 +106,17 @@ fn clip(chunks: &[Chunk], since: i64) -> Vec<Chunk> {
         .collect()
 }
 
-/// Counts and splits the bounded chunks (dropping those without rows); open chunks are
-/// counted and kept, since rows may arrive in them after the count. Then neighbours are
-/// merged up to `limit` rows.
+/// Counts and splits the bounded chunks (dropping those without rows), up to `threads`
+/// chunks at once; open chunks are counted and kept, since rows may arrive in them after the
+/// count. Then neighbours are merged up to `limit` rows.
 fn count_chunks(
     info: &TableInfo,
     chunks: &[Chunk],
     limit: u64,
     node: &SqlNode,
+    threads: usize,
 ) -> Result<Vec<(Chunk, Option<u64>)>, Box<PlanError>> {
-    let mut count = |c: &Chunk| {
+    let count = |c: &Chunk| {
         let statement = count_statement(info, c);
         node.count(&info.tenant, &info.database, &statement)
             .map_err(|error| {
@@ -112,16 +128,22 @@ fn count_chunks(
                 })
             })
     };
-    let mut out = Vec::new();
-    for &c in chunks {
+    let limit = limit.max(1);
+    let counted = super::par_map(chunks, threads, |&c| {
         if c.start.is_some() && c.end.is_some() {
-            out.extend(split(c, limit.max(1), &mut count)?);
+            split(c, limit, &mut |c: &Chunk| count(c))
         } else {
-            out.push((c, count(&c)?));
+            Ok(vec![(c, count(&c)?)])
         }
+    });
+    let mut out = Vec::new();
+    for c in counted {
+        out.extend(c?);
     }
-    let merged = merge(out, limit.max(1));
-    Ok(merged.into_iter().map(|(c, n)| (c, Some(n))).collect())
+    Ok(merge(out, limit)
+        .into_iter()
+        .map(|(c, n)| (c, Some(n)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -171,6 +193,7 @@ mod tests {
             chunk_rows: None,
             since_ns: None,
             now_ns: 3_000_000_000,
+            threads: 1,
         };
         let p = plan_tables(vec![(info, "file:///s".into())], &layouts, &options, None).unwrap();
         let got: Vec<(String, bool)> = p[0]

@@ -67,53 +67,60 @@ pub(super) fn column_names(
 }
 
 /// Every difference between the two nodes' tables of `plan`, one line each; empty when they
-/// agree.
+/// agree. Up to `threads` tables at once, each described on both nodes at the same time.
 pub fn schema_differences(
     plan: &[TablePlan],
     nodes: Nodes<'_>,
+    threads: usize,
 ) -> Result<Vec<String>, Box<DescribeError>> {
+    let per_table = super::par_map(plan, threads, |p| table_differences(p, nodes));
     let mut out = Vec::new();
-    for p in plan {
-        let t = &p.info;
-        let Some(old) = describe(nodes.from, t)? else {
-            out.push(format!(
-                "table {}: missing on {}",
-                t.qualified(),
-                nodes.from.url()
-            ));
-            continue;
-        };
-        let Some(new) = describe(nodes.to, t)? else {
-            out.push(format!(
-                "table {}: missing on {}",
-                t.qualified(),
-                nodes.to.url()
-            ));
-            continue;
-        };
-        for (column, kind) in &old {
-            match new.get(column) {
-                None => out.push(format!(
-                    "table {}: column {column} ({kind}) missing on {}",
-                    t.qualified(),
-                    nodes.to.url()
-                )),
-                Some(k) if k != kind => out.push(format!(
-                    "table {}: column {column} is {kind} on {} but {k} on {}",
-                    t.qualified(),
-                    nodes.from.url(),
-                    nodes.to.url()
-                )),
-                Some(_) => {}
-            }
-        }
-        for (column, kind) in new.iter().filter(|(c, _)| !old.contains_key(*c)) {
-            out.push(format!(
-                "table {}: column {column} ({kind}) only on {}",
+    for differences in per_table {
+        out.extend(differences?);
+    }
+    Ok(out)
+}
+
+/// The differences of one table.
+fn table_differences(p: &TablePlan, nodes: Nodes<'_>) -> Result<Vec<String>, Box<DescribeError>> {
+    let t = &p.info;
+    let missing = |node: &SqlNode| {
+        vec![format!(
+            "table {}: missing on {}",
+            t.qualified(),
+            node.url()
+        )]
+    };
+    let (old, new) = super::both(|| describe(nodes.from, t), || describe(nodes.to, t));
+    let Some(old) = old? else {
+        return Ok(missing(nodes.from));
+    };
+    let Some(new) = new? else {
+        return Ok(missing(nodes.to));
+    };
+    let mut out = Vec::new();
+    for (column, kind) in &old {
+        match new.get(column) {
+            None => out.push(format!(
+                "table {}: column {column} ({kind}) missing on {}",
                 t.qualified(),
                 nodes.to.url()
-            ));
+            )),
+            Some(k) if k != kind => out.push(format!(
+                "table {}: column {column} is {kind} on {} but {k} on {}",
+                t.qualified(),
+                nodes.from.url(),
+                nodes.to.url()
+            )),
+            Some(_) => {}
         }
+    }
+    for (column, kind) in new.iter().filter(|(c, _)| !old.contains_key(*c)) {
+        out.push(format!(
+            "table {}: column {column} ({kind}) only on {}",
+            t.qualified(),
+            nodes.to.url()
+        ));
     }
     Ok(out)
 }
