@@ -388,3 +388,36 @@ fn a_second_signal_exits_at_once() {
     );
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
 }
+
+#[test]
+fn the_old_side_is_compared_while_the_new_node_imports() {
+    let slow = Duration::from_secs(2);
+    let (old, new) = nodes(
+        vec![],
+        fault("COPY INTO \"disk\"", 1, FaultKind::Slow(slow)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("2 tables compared on both nodes"), "{err}");
+    let extent = |node: &FakeNode| {
+        let found = node.requests().into_iter().find(|r| {
+            r.sql.starts_with("SELECT count(*) AS n, CAST(min(time)") && r.sql.contains("\"disk\"")
+        });
+        found.map(|r| r.at).expect("disk compared")
+    };
+    let import = (new.requests().into_iter())
+        .find(|r| r.sql.starts_with("COPY INTO \"disk\""))
+        .map(|r| r.at)
+        .expect("disk imported");
+    // The old node's side once disk is exported: while its import still runs; the new
+    // node's once it is verified.
+    assert!(
+        extent(&old) < import + slow / 2,
+        "the old side waited for the import"
+    );
+    assert!(extent(&new) >= import + slow);
+}

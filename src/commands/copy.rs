@@ -191,6 +191,10 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,
         stop: super::interrupt::stop_flag(super::interrupt::COPY_STOPPING),
+        compare: match args.verify {
+            VerifyLevel::None => None,
+            level => Some(level == VerifyLevel::Content),
+        },
     };
     let watch = Watch::new(
         chunked.iter().map(|t| t.chunks.len()).sum(),
@@ -201,15 +205,11 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     watch.finish();
     let stopped_early = config.stop.load(Ordering::SeqCst);
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
-    let compared = match args.verify {
-        VerifyLevel::None => Vec::new(),
-        _ if failed > 0 || stopped_early => Vec::new(),
-        level => compare_tables(
-            &chunked,
-            nodes,
-            level == VerifyLevel::Content,
-            usize::from(args.parallel),
-        ),
+    // A table is compared once its every chunk is verified; after a failure or a stop the
+    // copy is unfinished, and so is the comparison.
+    let compared = match failed > 0 || stopped_early {
+        true => Vec::new(),
+        false => outcome.compared.clone(),
     };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {

@@ -1,10 +1,12 @@
 //! One chunk through its steps: export into a fresh staging location, import, count on the
 //! new node; transient failures retried with backoff, a disagreement re-copied once.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::compare::Event;
 use super::ledger::{ChunkKey, Entry, Ledger, Step};
 use super::{keep_first, lock, ChunkOutcome, ChunkStatus, CopyConfig, Nodes, Observer};
 use super::{PlannedChunk, TablePlan};
@@ -23,6 +25,70 @@ pub(super) struct Ctx<'a> {
     pub observer: &'a dyn Observer,
     /// The run's token in each staging location it exports into ([`super::staging_location`]).
     pub run: u128,
+    /// What each table still waits for, told to the comparison.
+    pub tables: TableTally,
+}
+
+/// Per table, the chunks still to be exported and still to be finished; when none is left,
+/// the comparing thread is told ([`super::compare::Event`]).
+pub(super) struct TableTally {
+    exports_left: Vec<AtomicUsize>,
+    chunks_left: Vec<AtomicUsize>,
+    failed: Vec<AtomicBool>,
+    events: Mutex<Option<Sender<Event>>>,
+}
+
+impl TableTally {
+    /// The tally of `plan`, telling `events` (none: nobody listens).
+    pub fn new(plan: &[TablePlan], events: Option<Sender<Event>>) -> TableTally {
+        let left = || {
+            plan.iter()
+                .map(|t| AtomicUsize::new(t.chunks.len()))
+                .collect()
+        };
+        let tally = TableTally {
+            exports_left: left(),
+            chunks_left: left(),
+            failed: plan.iter().map(|_| AtomicBool::new(false)).collect(),
+            events: Mutex::new(events),
+        };
+        // A table without chunks has nothing to wait for.
+        for (t, _) in plan.iter().enumerate().filter(|(_, p)| p.chunks.is_empty()) {
+            tally.tell(Event::Exported(t));
+            tally.tell(Event::Finished(t));
+        }
+        tally
+    }
+
+    /// A chunk of table `t` is exported, or needs no export.
+    fn exported(&self, t: usize) {
+        if self.exports_left[t].fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.tell(Event::Exported(t));
+        }
+    }
+
+    /// A chunk of table `t` is finished (`ok`: verified, or needs nothing).
+    fn finished(&self, t: usize, ok: bool) {
+        if !ok {
+            self.failed[t].store(true, Ordering::SeqCst);
+        }
+        let last = self.chunks_left[t].fetch_sub(1, Ordering::SeqCst) == 1;
+        if last && !self.failed[t].load(Ordering::SeqCst) {
+            self.tell(Event::Finished(t));
+        }
+    }
+
+    fn tell(&self, event: Event) {
+        if let Some(events) = lock(&self.events).as_ref() {
+            // The comparer ends only after `close`: a send cannot fail before.
+            let _ = events.send(event);
+        }
+    }
+
+    /// No more events.
+    pub fn close(&self) {
+        lock(&self.events).take();
+    }
 }
 
 /// The next step of a chunk.
@@ -118,6 +184,8 @@ enum Flow<'n> {
 
 /// One chunk and where it is copied.
 struct Job<'a> {
+    /// The table's index in the plan.
+    t: usize,
     table: &'a TablePlan,
     chunk: Chunk,
     key: ChunkKey,
@@ -139,16 +207,34 @@ pub(super) fn stopped(t: usize, planned: &PlannedChunk) -> ChunkOutcome {
     }
 }
 
-/// Copies one chunk of `table` (index `t` of the plan).
+/// Copies one chunk of `table` (index `t` of the plan), and tells the tally.
 pub(super) fn copy_chunk(
     ctx: &Ctx<'_>,
     t: usize,
     table: &TablePlan,
     planned: &PlannedChunk,
 ) -> ChunkOutcome {
+    let mut exported = false;
+    let out = chunk_steps(ctx, t, table, planned, &mut exported);
+    if out.status.ok() && !exported {
+        ctx.tables.exported(t);
+    }
+    ctx.tables.finished(t, out.status.ok());
+    out
+}
+
+/// [`copy_chunk`]'s steps; `exported` is set once the tally was told of the export.
+fn chunk_steps(
+    ctx: &Ctx<'_>,
+    t: usize,
+    table: &TablePlan,
+    planned: &PlannedChunk,
+    exported: &mut bool,
+) -> ChunkOutcome {
     let started = Instant::now();
     let info = &table.info;
     let job = Job {
+        t,
         table,
         chunk: planned.chunk,
         key: (
@@ -178,15 +264,26 @@ pub(super) fn copy_chunk(
         ));
         return out;
     }
-    run_steps(ctx, &job, next, &mut out);
+    run_steps(ctx, &job, next, &mut out, exported);
     out.elapsed = started.elapsed();
     out
 }
 
-/// Runs the steps from `next` on until the chunk is finished.
-fn run_steps(ctx: &Ctx<'_>, job: &Job<'_>, mut next: Next, out: &mut ChunkOutcome) {
+/// Runs the steps from `next` on until the chunk is finished; tells the tally once its rows
+/// are staged.
+fn run_steps(
+    ctx: &Ctx<'_>,
+    job: &Job<'_>,
+    mut next: Next,
+    out: &mut ChunkOutcome,
+    exported: &mut bool,
+) {
     let (mut retries, mut recopied) = (0u32, false);
     loop {
+        if !*exported && !matches!(next, Next::Export { .. }) {
+            *exported = true;
+            ctx.tables.exported(job.t);
+        }
         if lock(&ctx.ledger_error).is_some() {
             out.status = ChunkStatus::Failed;
             return;

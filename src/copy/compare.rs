@@ -92,7 +92,57 @@ pub fn compare_tables(
 }
 
 fn compare_table(i: usize, p: &TablePlan, nodes: Nodes<'_>, columns: bool) -> TableComparison {
-    let mut out = TableComparison {
+    let Some(range) = copied_range(p) else {
+        return skipped(i);
+    };
+    let sides = super::both(
+        || extent(nodes.from, p, &range),
+        || extent(nodes.to, p, &range),
+    );
+    judge(i, p, nodes, columns, sides)
+}
+
+/// What is sent to the comparing thread while the copy goes on.
+pub(super) enum Event {
+    /// Every chunk of table `.0` is exported (or needs no export): the old node's side.
+    Exported(usize),
+    /// Every chunk of table `.0` is finished and verified: the new node's side, the verdict.
+    Finished(usize),
+}
+
+/// The comparing thread of a copy: the old node's side of a table as soon as all its chunks
+/// are exported (so that it runs while the new node imports), the new node's side and the
+/// verdict once they are all verified. Returns the comparisons in the order they finished.
+pub(super) fn compare_as_copied(
+    events: std::sync::mpsc::Receiver<Event>,
+    plan: &[TablePlan],
+    nodes: Nodes<'_>,
+    columns: bool,
+) -> Vec<TableComparison> {
+    let mut old: Vec<Option<Result<Extent, String>>> = plan.iter().map(|_| None).collect();
+    let mut out = Vec::new();
+    for event in events {
+        let side = |t: usize| copied_range(&plan[t]).map(|r| extent(nodes.from, &plan[t], &r));
+        match event {
+            Event::Exported(t) => old[t] = side(t),
+            Event::Finished(t) => {
+                let Some(old) = old[t].take().or_else(|| side(t)) else {
+                    out.push(skipped(t));
+                    continue;
+                };
+                let range = copied_range(&plan[t]).unwrap_or(Chunk::ALL);
+                let new = extent(nodes.to, &plan[t], &range);
+                out.push(judge(t, &plan[t], nodes, columns, (old, new)));
+            }
+        }
+    }
+    out.sort_by_key(|c| c.table);
+    out
+}
+
+/// A table the copy took no chunk of.
+fn skipped(i: usize) -> TableComparison {
+    TableComparison {
         table: i,
         range: Chunk::ALL,
         old: Extent::default(),
@@ -100,15 +150,19 @@ fn compare_table(i: usize, p: &TablePlan, nodes: Nodes<'_>, columns: bool) -> Ta
         columns: Vec::new(),
         verdict: Verdict::Skipped,
         error: None,
-    };
-    let Some(range) = copied_range(p) else {
-        return out;
-    };
-    out.range = range;
-    let sides = super::both(
-        || extent(nodes.from, p, &range),
-        || extent(nodes.to, p, &range),
-    );
+    }
+}
+
+/// The verdict on table `i` from both nodes' sides.
+fn judge(
+    i: usize,
+    p: &TablePlan,
+    nodes: Nodes<'_>,
+    columns: bool,
+    sides: (Result<Extent, String>, Result<Extent, String>),
+) -> TableComparison {
+    let mut out = skipped(i);
+    out.range = copied_range(p).unwrap_or(Chunk::ALL);
     let (old, new) = match sides {
         (Ok(old), Ok(new)) => (old, new),
         (Err(e), _) | (_, Err(e)) => return failed(out, e),

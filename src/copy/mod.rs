@@ -69,6 +69,9 @@ pub struct CopyConfig {
     /// Set to stop: no chunk is started any more, and a chunk in flight stops after its
     /// current statement (and its ledger line); what is left is [`ChunkStatus::Stopped`].
     pub stop: Arc<AtomicBool>,
+    /// Compare each table on both nodes while the copy goes on ([`compare`]); `Some(true)`
+    /// also compares every column.
+    pub compare: Option<bool>,
 }
 
 impl CopyConfig {
@@ -173,6 +176,8 @@ pub trait Observer: Sync {
 pub struct CopyOutcome {
     /// One per planned chunk.
     pub chunks: Vec<ChunkOutcome>,
+    /// With [`CopyConfig::compare`]: each table whose every chunk was verified, in plan order.
+    pub compared: Vec<compare::TableComparison>,
 }
 
 /// Copies every chunk of `plan` from `nodes.from` to `nodes.to`, recording each step in
@@ -191,6 +196,7 @@ pub fn copy_rows(
         .flat_map(|(t, p)| (0..p.chunks.len()).map(move |c| (t, c)))
         .collect();
     let run = run_token();
+    let (events, received) = std::sync::mpsc::channel();
     let ctx = chunk::Ctx {
         run,
         nodes,
@@ -199,26 +205,42 @@ pub fn copy_rows(
         ledger_error: Mutex::new(None),
         failed_tables: Mutex::new(vec![false; plan.len()]),
         observer,
+        tables: chunk::TableTally::new(plan, config.compare.map(|_| events)),
     };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ChunkOutcome>>> = Mutex::new(vec![None; jobs.len()]);
     let workers = config.parallel.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(t, c)) = jobs.get(i) else { break };
-                if lock(&ctx.ledger_error).is_some() || config.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let outcome = chunk::copy_chunk(&ctx, t, &plan[t], &plan[t].chunks[c]);
-                if outcome.status == ChunkStatus::Failed {
-                    lock(&ctx.failed_tables)[t] = true;
-                }
-                observer.chunk_done(&plan[t], &outcome);
-                lock(&results)[i] = Some(outcome);
-            });
+    let compared = std::thread::scope(|scope| {
+        let comparer = config.compare.map(|columns| {
+            scope.spawn(move || compare::compare_as_copied(received, plan, nodes, columns))
+        });
+        let pool: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(t, c)) = jobs.get(i) else { break };
+                    if lock(&ctx.ledger_error).is_some() || config.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let outcome = chunk::copy_chunk(&ctx, t, &plan[t], &plan[t].chunks[c]);
+                    if outcome.status == ChunkStatus::Failed {
+                        lock(&ctx.failed_tables)[t] = true;
+                    }
+                    observer.chunk_done(&plan[t], &outcome);
+                    lock(&results)[i] = Some(outcome);
+                })
+            })
+            .collect();
+        for worker in pool {
+            worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
+        // No event after the workers: the comparer ends with the last one.
+        ctx.tables.close();
+        comparer.map_or_else(Vec::new, |c| {
+            c.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
     });
     if let Some(e) = ctx
         .ledger_error
@@ -235,7 +257,7 @@ pub fn copy_rows(
         .zip(&jobs)
         .map(|(o, &(t, c))| o.unwrap_or_else(|| chunk::stopped(t, &plan[t].chunks[c])))
         .collect();
-    Ok(CopyOutcome { chunks })
+    Ok(CopyOutcome { chunks, compared })
 }
 
 /// Now, in ns since the epoch.

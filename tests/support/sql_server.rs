@@ -121,6 +121,8 @@ pub struct Logged {
     pub db: String,
     /// The body.
     pub sql: String,
+    /// When it was received.
+    pub at: std::time::Instant,
 }
 
 struct State {
@@ -151,18 +153,25 @@ impl FakeNode {
             log: Vec::new(),
         }));
         let (srv, st) = (Arc::clone(&server), Arc::clone(&state));
+        // Each request on a thread of its own, as a real node answers a statement while
+        // another one runs.
         let thread = std::thread::spawn(move || {
             for mut req in srv.incoming_requests() {
-                let mut body = String::new();
-                let read = std::io::Read::read_to_string(req.as_reader(), &mut body);
-                let (status, content_type, text) = match read {
-                    Ok(_) => handle(&st, &fs, &req, body),
-                    Err(e) => error(400, "000000", &format!("body: {e}")),
-                };
-                let resp = Response::from_string(text)
-                    .with_status_code(status)
-                    .with_header(Header::from_bytes("Content-Type", content_type).expect("header"));
-                let _ = req.respond(resp);
+                let (st, fs) = (Arc::clone(&st), Arc::clone(&fs));
+                std::thread::spawn(move || {
+                    let mut body = String::new();
+                    let read = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                    let (status, content_type, text) = match read {
+                        Ok(_) => handle(&st, &fs, &req, body),
+                        Err(e) => error(400, "000000", &format!("body: {e}")),
+                    };
+                    let resp = Response::from_string(text)
+                        .with_status_code(status)
+                        .with_header(
+                            Header::from_bytes("Content-Type", content_type).expect("header"),
+                        );
+                    let _ = req.respond(resp);
+                });
             }
         });
         FakeNode {
@@ -235,6 +244,7 @@ fn handle(state: &Mutex<State>, fs: &Fs, req: &tiny_http::Request, sql: String) 
         tenant: tenant.clone(),
         db: db.clone(),
         sql: sql.clone(),
+        at: std::time::Instant::now(),
     });
     let Some(auth) = header("Authorization") else {
         return error(400, "010003", "Auth error: missing Authorization header");
@@ -269,7 +279,12 @@ fn handle(state: &Mutex<State>, fs: &Fs, req: &tiny_http::Request, sql: String) 
         Some(FaultKind::Status(status)) => {
             return error(status, "050001", &format!("injected failure of: {sql}"))
         }
-        Some(FaultKind::Slow(wait)) => std::thread::sleep(wait),
+        Some(FaultKind::Slow(wait)) => {
+            // Slow without holding the node: other statements are answered meanwhile.
+            drop(st);
+            std::thread::sleep(wait);
+            st = lock(state);
+        }
         None => {}
     }
     if let Some(rest) = sql.trim().strip_prefix("DESCRIBE TABLE ") {
