@@ -47,6 +47,18 @@ fn copy(old: &FakeNode, new: &FakeNode, ledger: &Path) -> Command {
     Command::from_std(copy_process(old, new, ledger))
 }
 
+/// One copy with a fresh ledger: its exit code and stderr.
+fn copy_once(old: &FakeNode, new: &FakeNode) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = copy(old, new, &dir.path().join("ledger.jsonl"))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The copy as a process to spawn (and interrupt).
 fn copy_process(old: &FakeNode, new: &FakeNode, ledger: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cnosdb-migrate"));
@@ -219,12 +231,8 @@ fn tables_that_differ_stop_the_copy_before_it_starts() {
         },
         fs,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    let (code, err) = copy_once(&old, &new);
+    assert_eq!(code, Some(4), "{err}");
     assert!(
         err.contains("table t2.metrics.disk: column v is DOUBLE FIELD on http://")
             && err.contains("but BIGINT FIELD on http://"),
@@ -263,12 +271,8 @@ fn rows_the_new_node_holds_of_its_own_are_not_a_mismatch() {
         },
         fs,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (code, err) = copy_once(&old, &new);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
         err.contains("warning: table t2.metrics.disk, chunk min_max: the new node counts 14 rows in the range, 4 more than copied"),
         "{err}"
@@ -396,12 +400,8 @@ fn the_old_side_is_compared_while_the_new_node_imports() {
         vec![],
         fault("COPY INTO \"disk\"", 1, FaultKind::Slow(slow)),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (code, err) = copy_once(&old, &new);
+    assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("2 tables compared on both nodes"), "{err}");
     let extent = |node: &FakeNode| {
         let found = node.requests().into_iter().find(|r| {

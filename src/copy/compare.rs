@@ -1,4 +1,6 @@
-//! After the chunks: every table compared on both nodes over the time range the copy took —
+//! Every table compared on both nodes over the time range the copy took (during the copy: the
+//! old node's side once the table's chunks are exported, the new node's once they are
+//! verified; or on its own) —
 //! the row count and the first and last time (with a time condition, so that 2.4 counts rows
 //! of the same series and time once) — and, when asked, each column's count, min and max over
 //! every chunk.
