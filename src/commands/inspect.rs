@@ -24,8 +24,13 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> Result<u8> {
     super::term::notice_stdin(args.input.as_deref(), "the dump");
     let input = open_rereadable_input(args.input.as_deref())?;
-    super::scan_names(&input, args.input.as_deref())?;
     let summary = inspect(input.reader())?;
+    super::refuse_nothing_to_restore(
+        summary.records,
+        &summary.dropped_by_key,
+        &input,
+        args.input.as_deref(),
+    )?;
     let text = if args.json {
         serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
     } else {

@@ -22,6 +22,7 @@ pub mod transform;
 pub mod upgrade;
 pub mod verify;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -185,24 +186,34 @@ pub fn no_record(input: Option<&Path>, bytes: u64) -> Error {
 pub fn scan_names(file: &File, input: Option<&Path>) -> Result<Names> {
     let names = Names::scan(file.reader())
         .map_err(|e| Error::io(format!("reading {}", input_name(input)), e))?;
-    if names.records == 0 {
+    refuse_nothing_to_restore(names.records, &names.dropped, file, input)?;
+    Ok(names)
+}
+
+/// Refuses a dump of `records` records when it has none, or when every one is dropped by its
+/// key (`dropped`, per rule): nothing to restore.
+pub fn refuse_nothing_to_restore(
+    records: u64,
+    dropped: &BTreeMap<&'static str, u64>,
+    file: &File,
+    input: Option<&Path>,
+) -> Result<()> {
+    if records == 0 {
         return Err(no_record(input, file.byte_len().unwrap_or(0)));
     }
-    if names.kept() == 0 {
-        let rules: Vec<String> = names
-            .dropped
+    if records == dropped.values().sum::<u64>() {
+        let rules: Vec<String> = dropped
             .iter()
             .map(|(rule, n)| format!("{rule}: {n}"))
             .collect();
         return Err(Error::NoRecord(format!(
-            "every one of the {} records of {} is one that transform drops ({}): the old \
+            "every one of the {records} records of {} is one that transform drops ({}): the old \
              cluster's own keys, nothing to restore or copy",
-            names.records,
             input_name(input),
             rules.join(", ")
         )));
     }
-    Ok(names)
+    Ok(())
 }
 
 /// [`check_selection`] after a scan of `file`, when the filter names anything (the transform

@@ -104,6 +104,10 @@ pub struct Inspection {
     pub users: Vec<UserInfo>,
     /// Things to look at before moving this dump.
     pub warnings: Vec<String>,
+    /// Records that `transform` drops by their key alone, per rule (not in the JSON summary:
+    /// `kinds` shows them).
+    #[serde(skip)]
+    pub dropped_by_key: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]

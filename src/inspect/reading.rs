@@ -9,7 +9,7 @@ use super::{Db, Tenant, UserInfo, EXAMPLES};
 use crate::dump::batch::BatchSender;
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
-use crate::model::{user_facts, Password};
+use crate::model::{drop_rule, user_facts, Password};
 use crate::release::Detector;
 
 /// Everything but the tables' details, as read.
@@ -25,6 +25,35 @@ pub(super) struct Reading {
     pub(super) unknown: Vec<String>,
     pub(super) unknown_count: u64,
     pub(super) malformed: Vec<u64>,
+    pub(super) dropped: BTreeMap<&'static str, u64>,
+}
+
+/// Counts by a `&'static str` name; consecutive records mostly share their name (buckets come
+/// in runs), so a run is counted on its own and filed when it ends.
+#[derive(Default)]
+struct RunCounts {
+    counts: BTreeMap<&'static str, u64>,
+    run: Option<(&'static str, u64)>,
+}
+
+impl RunCounts {
+    fn add(&mut self, name: &'static str) {
+        match &mut self.run {
+            Some((n, count)) if *n == name => *count += 1,
+            run => {
+                if let Some((n, count)) = run.replace((name, 1)) {
+                    *self.counts.entry(n).or_default() += count;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> BTreeMap<&'static str, u64> {
+        if let Some((n, count)) = self.run.take() {
+            *self.counts.entry(n).or_default() += count;
+        }
+        self.counts
+    }
 }
 
 /// Reads every record, sending the tables to `tx`.
@@ -32,7 +61,8 @@ pub(super) fn read<R: Read>(input: R, mut tx: BatchSender<()>) -> Result<Reading
     let mut reader = DumpReader::new(input);
     let mut detector = Detector::new();
     let mut clusters = BTreeSet::new();
-    let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut kinds = RunCounts::default();
+    let mut dropped = RunCounts::default();
     let mut tenants: BTreeMap<String, Tenant> = BTreeMap::new();
     let mut users = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
@@ -49,7 +79,10 @@ pub(super) fn read<R: Read>(input: R, mut tx: BatchSender<()>) -> Result<Reading
                 clusters.insert(c.to_string());
             }
         }
-        *kinds.entry(kind.name()).or_default() += 1;
+        kinds.add(kind.name());
+        if let Some(rule) = drop_rule(&kind) {
+            dropped.add(rule);
+        }
         if !matches!(kind, KeyKind::Table { .. }) {
             detector.observe(rec.key, &kind, rec.value);
         }
@@ -92,12 +125,13 @@ pub(super) fn read<R: Read>(input: R, mut tx: BatchSender<()>) -> Result<Reading
         crlf_lines: reader.crlf_lines(),
         detector,
         clusters,
-        kinds,
+        kinds: kinds.finish(),
         tenants,
         users,
         unknown,
         unknown_count,
         malformed,
+        dropped: dropped.finish(),
     })
 }
 

@@ -25,6 +25,7 @@ impl Reading {
             tenants: self.tenants.into_iter().map(tenant_info).collect(),
             users: self.users,
             warnings,
+            dropped_by_key: self.dropped,
         }
     }
 
