@@ -6,11 +6,15 @@
 #
 #   benches/real-copy.sh [--rows-per-table N] [--tables T] [--days D] [--parallel P]
 #                        [--chunk-rows R]   (passed to the copy: chunks counted, split, merged)
+#                        [--vnode-duration 1d]   (the source database's buckets; 365d is the
+#                                   default of CREATE DATABASE)
+#                        [--pin]   (the source server on CPU 0, the 2.4 servers on CPU 1, as if on
+#                                   hosts of their own; needs taskset and 2 CPUs)
 #
 # Needs xz, curl, python3 and a built `target/debug/cnosdb-migrate` (cargo build). Prints a
 # Markdown table; the servers run in a temporary directory and are stopped by PID.
 set -euo pipefail
-ROWS=250000 TABLES=4 DAYS=8 PARALLEL=2 CHUNK_ROWS=
+ROWS=250000 TABLES=4 DAYS=8 PARALLEL=2 CHUNK_ROWS= PIN= VNODE=1d
 while [ $# -gt 0 ]; do
   case $1 in
     --rows-per-table) ROWS=$2; shift 2 ;;
@@ -18,6 +22,8 @@ while [ $# -gt 0 ]; do
     --days) DAYS=$2; shift 2 ;;
     --parallel) PARALLEL=$2; shift 2 ;;
     --chunk-rows) CHUNK_ROWS=$2; shift 2 ;;
+    --pin) PIN=1; shift ;;
+    --vnode-duration) VNODE=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -41,21 +47,22 @@ while True:
     except OSError: ok=False
     s.close()
   if ok: print(b); break'; }
-# start NAME RELEASE BIN -> sets $BASE_<NAME>
+# start NAME RELEASE BIN [CPU] -> sets $BASE_<NAME>; with --pin the server runs on CPU only
 start() {
-  local name=$1 rel=$2 bin=$3 base; base=$(free_base); mkdir -p "$WORK/$name"
+  local name=$1 rel=$2 bin=$3 cpu=${4:-} base pin=(); base=$(free_base); mkdir -p "$WORK/$name"
+  [ -n "$PIN" ] && [ -n "$cpu" ] && pin=(taskset -c "$cpu")
   sed "s|@RUNDIR@|$WORK/$name|g; s|8901|$base|; s|8902|$((base+1))|; s|8903|$((base+2))|; s|8904|$((base+3))|; s|8905|$((base+4))|; s|8906|$((base+5))|" \
     "$SERVERS/$rel/config.toml" > "$WORK/$name/config.toml"
-  (cd "$WORK/$name" && exec "$bin" run --config config.toml -M singleton > server.out 2>&1) &
+  (cd "$WORK/$name" && exec "${pin[@]}" "$bin" run --config config.toml -M singleton > server.out 2>&1) &
   PIDS+=($!)
   for _ in $(seq 120); do curl -sf "http://127.0.0.1:$((base+1))/api/v1/ping" >/dev/null && break; sleep 0.5; done
   eval "BASE_$name=$base"
 }
 sql() { curl -sf -X POST "http://127.0.0.1:$1/api/v1/sql?tenant=cnosdb&db=$2" -u root: -H 'Accept: application/csv' --data-binary "$3"; }
 
-start old 2.3.5.4 "$WORK/old-bin"; start base "$NEW" "$WORK/new-bin"; start tool "$NEW" "$WORK/new-bin"
+start old 2.3.5.4 "$WORK/old-bin" 0; start base "$NEW" "$WORK/new-bin" 1; start tool "$NEW" "$WORK/new-bin" 1
 OLD=$((BASE_old+1))
-sql $OLD public "CREATE DATABASE bench WITH PRECISION 'MS' TTL '3650d' VNODE_DURATION '1d'" >/dev/null
+sql $OLD public "CREATE DATABASE bench WITH PRECISION 'MS' TTL '3650d' VNODE_DURATION '$VNODE'" >/dev/null
 now=$(($(date +%s) * 1000)); span=$((DAYS * 86400000)); step=$((span / ROWS))
 t0=$(date +%s.%N)
 for t in $(seq 1 "$TABLES"); do

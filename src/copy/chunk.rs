@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::compare::Event;
 use super::ledger::{ChunkKey, Entry, Ledger, Step};
+use super::slots::Slots;
 use super::{keep_first, lock, ChunkOutcome, ChunkStatus, CopyConfig, Nodes, Observer};
 use super::{PlannedChunk, TablePlan};
 use crate::error::Error;
@@ -27,6 +28,8 @@ pub(super) struct Ctx<'a> {
     pub run: u128,
     /// What each table still waits for, told to the comparison.
     pub tables: TableTally,
+    /// The statements running at once on the old node and on the new one.
+    pub slots: (Slots, Slots),
 }
 
 /// Per table, the chunks still to be exported and still to be finished; when none is left,
@@ -362,7 +365,11 @@ fn export<'n>(ctx: &Ctx<'n>, job: &Job<'_>, attempt: u32, out: &mut ChunkOutcome
     let conn = ctx.config.connection.as_ref();
     let sql = export_chunk_statement(&location, info, &job.chunk, ctx.config.format, conn);
     let from = ctx.nodes.from;
-    match from.copy_rows(&info.tenant, &info.database, &sql) {
+    let answer = {
+        let _slot = ctx.slots.0.take();
+        from.copy_rows(&info.tenant, &info.database, &sql)
+    };
+    match answer {
         Ok(0) => {
             out.exported = Some(0);
             ctx.record(&job.key, attempt, Step::Exported, &location, Some(0));
@@ -401,7 +408,11 @@ fn import<'n>(
     let conn = ctx.config.connection.as_ref();
     let sql = import_statement(&location, info, ctx.config.format, conn);
     let to = ctx.nodes.to;
-    match to.copy_rows(&info.tenant, &info.database, &sql) {
+    let answer = {
+        let _slot = ctx.slots.1.take();
+        to.copy_rows(&info.tenant, &info.database, &sql)
+    };
+    match answer {
         Ok(imported) => {
             out.imported = Some(imported);
             ctx.record(&job.key, attempt, Step::Imported, &location, Some(imported));
@@ -435,7 +446,11 @@ fn verify<'n>(
     let info = &job.table.info;
     let sql = count_statement(info, &job.chunk);
     let to = ctx.nodes.to;
-    match to.count(&info.tenant, &info.database, &sql) {
+    let answer = {
+        let _slot = ctx.slots.1.take();
+        to.count(&info.tenant, &info.database, &sql)
+    };
+    match answer {
         // More rows than copied: the new node holds rows of its own in the range (written
         // there, not copied); fewer: rows were lost.
         Ok(counted) if exported == imported && counted >= imported => {

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod ledger;
 pub mod plan;
 pub mod schema;
+mod slots;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,10 @@ pub struct CopyConfig {
     pub connection: Option<S3Connection>,
     /// Chunks in flight at once (at least 1).
     pub parallel: usize,
+    /// A chunk's statements running at once on each node (at least 1): exports on the old
+    /// one, imports and counts on the new one. With 1, chunk N+1 exports while chunk N
+    /// imports, and neither node runs two copy statements at once.
+    pub per_node: usize,
     /// Times a statement failing with a transient error (no answer, 5xx) is tried again
     /// (counted per step of a chunk).
     pub retries: u32,
@@ -206,6 +211,10 @@ pub fn copy_rows(
         failed_tables: Mutex::new(vec![false; plan.len()]),
         observer,
         tables: chunk::TableTally::new(plan, config.compare.map(|_| events)),
+        slots: (
+            slots::Slots::new(config.per_node),
+            slots::Slots::new(config.per_node),
+        ),
     };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ChunkOutcome>>> = Mutex::new(vec![None; jobs.len()]);

@@ -65,8 +65,10 @@ pub fn contents(s: &Server) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The source: three tables over 12 days of one-day buckets (ms and ns databases), a row
-/// every `step_ms` (900 000 in 12 days: 1152 steps, 3456 cpu rows).
+/// The source: three tables over the 12 whole days before today (UTC) in one-day buckets (ms
+/// and ns databases), a row every `step_ms` (900 000 in 12 days: 1152 steps, 3456 cpu rows).
+/// Whole days, so that every bucket holds as many rows whatever the time of day the test runs
+/// (the merging of small chunks depends on it).
 pub fn source(step_ms: i64) -> Server {
     let s = Server::start(SOURCE);
     s.must(
@@ -79,7 +81,7 @@ pub fn source(step_ms: i64) -> Server {
         "public",
         "CREATE DATABASE nano WITH TTL '3650d' VNODE_DURATION '1d'",
     );
-    let start = now_ms() - 12 * 86_400_000;
+    let start = (now_ms() / 86_400_000 - 12) * 86_400_000;
     write_rows(&s, start, step_ms, 12 * 86_400_000 / step_ms);
     // 2.3.5.4 may lose the last second of writes; the dump is read after they settle.
     std::thread::sleep(Duration::from_secs(3));
