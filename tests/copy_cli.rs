@@ -153,10 +153,12 @@ fn full_copy_moves_every_row_and_reports_it() {
     assert_eq!(imports.len(), 6);
     // Before any copy, each table was described on both nodes.
     assert_eq!(sql(&new, "DESCRIBE TABLE ").len(), 7);
-    // Each import was counted; after the chunks, each table was compared on both nodes.
-    assert_eq!(sql(&new, "SELECT count(*) AS n").len(), 7);
+    // Each import was followed by a count of its chunk (rows, first and last time); after the
+    // chunks, each table was compared: on the old node by a statement, on the new one by
+    // those counts (every chunk was counted in this run), with no second scan.
+    assert_eq!(sql(&new, "SELECT count(*) AS n").len(), 6);
     assert_eq!(sql(&old, "SELECT count(*) AS n").len(), 7);
-    assert_eq!(new.requests().len(), 7 + 12 + 7);
+    assert_eq!(new.requests().len(), 7 + 12);
     assert_eq!(weird["compared"]["verdict"], "equal");
     assert_eq!(weird["compared"]["new"]["rows"], 3);
     assert_eq!(report[6]["compared"]["old"]["rows"], 0);

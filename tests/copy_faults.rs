@@ -180,7 +180,7 @@ fn a_5xx_count_and_a_slow_import_are_retried() {
     let (old, new) = nodes(
         vec![],
         [
-            fault("SELECT count(*) FROM \"disk\"", 2, FaultKind::Status(503)),
+            fault("AS last FROM \"disk\"", 2, FaultKind::Status(503)),
             fault(
                 "COPY INTO \"disk\"",
                 1,
@@ -206,7 +206,13 @@ fn a_5xx_count_and_a_slow_import_are_retried() {
         sql(&old, "COPY INTO 'file:///copy/t2/metrics/disk/").len(),
         1
     );
-    assert_eq!(sql(&new, "SELECT count(*) FROM \"disk\"").len(), 3);
+    // The chunk's count, twice refused, then answered; it is also the table's new side.
+    let counts = sql(&new, "SELECT count(*) AS n");
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    assert!(
+        counts.iter().all(|c| c.contains("FROM \"disk\"")),
+        "{counts:?}"
+    );
     assert_eq!(new.rows("t2", "metrics", "disk"), Some(10));
 }
 
@@ -420,4 +426,60 @@ fn the_old_side_is_compared_while_the_new_node_imports() {
         "the old side waited for the import"
     );
     assert!(extent(&new) >= import + slow);
+}
+
+#[test]
+fn imports_wait_for_each_other_when_asked_to() {
+    // Two tables with rows, so two imports; each answers after `slow`. With `--imports 1` the
+    // second import waits for the first (the other worker's export ran meanwhile); by
+    // default (as many as `--parallel`) both run at once.
+    let slow = Duration::from_millis(800);
+    for (imports, one_at_a_time) in [(Some("1"), true), (None, false)] {
+        let fs = Fs::default();
+        let rows = |n: u64| -> std::collections::BTreeMap<TableKey, u64> {
+            tables().into_keys().map(|k| (k, n)).collect()
+        };
+        let old = FakeNode::start(
+            NodeConfig {
+                tables: rows(5),
+                ..NodeConfig::default()
+            },
+            fs.clone(),
+        );
+        let new = FakeNode::start(
+            NodeConfig {
+                tables: rows(0),
+                faults: fault("COPY INTO \"", 2, FaultKind::Slow(slow)),
+                ..NodeConfig::default()
+            },
+            fs,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = copy(&old, &new, &dir.path().join("ledger.jsonl"))
+            .args(["--parallel", "2"])
+            .args(imports.map(|n| ["--imports", n]).into_iter().flatten())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--imports {imports:?}: {err}");
+        let mut imports: Vec<Instant> = (new.requests().into_iter())
+            .filter(|r| r.sql.starts_with("COPY INTO \""))
+            .map(|r| r.at)
+            .collect();
+        imports.sort();
+        let [first, second] = imports[..] else {
+            panic!("two imports expected: {imports:?}")
+        };
+        if one_at_a_time {
+            assert!(
+                second >= first + slow,
+                "--imports 1: the imports overlapped"
+            );
+        } else {
+            assert!(
+                second < first + slow / 2,
+                "by default: one import after the other"
+            );
+        }
+    }
 }

@@ -64,12 +64,13 @@ pub struct CopyArgs {
     #[arg(long, value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
-    /// Statements of the chunks running at once on each node: exports on the old one,
-    /// imports and counts on the new one (1: each node runs one at a time while the other
-    /// works on the next chunk; more for clusters with cores to spare).
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub per_node: u16,
+    /// At most N exports at once on the old node (default: as many as --parallel).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub exports: Option<u16>,
+    /// At most N imports (and their counts) at once on the new node (default: as many as
+    /// --parallel).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub imports: Option<u16>,
     /// Halve a time chunk while the old node counts more than N rows in it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk_rows: Option<u64>,
@@ -193,7 +194,8 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         format,
         connection: dir.connection().cloned(),
         parallel: usize::from(args.parallel),
-        per_node: usize::from(args.per_node),
+        exports: usize::from(args.exports.unwrap_or(args.parallel)),
+        imports: usize::from(args.imports.unwrap_or(args.parallel)),
         retries: args.retries,
         backoff: Duration::from_millis(500),
         include_expired: args.include_expired,

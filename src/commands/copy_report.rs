@@ -24,7 +24,7 @@ use cnosdb_migrate::tables::chunks::Chunk;
 use cnosdb_migrate::tables::printable;
 use cnosdb_migrate::tables::s3::S3Connection;
 use cnosdb_migrate::tables::sql::{
-    count_statement, export_chunk_statement, import_statement, FileFormat,
+    export_chunk_statement, extent_statement, import_statement, FileFormat,
 };
 
 /// Progress on stderr (a bar over chunks, rows in the message; hidden when not a terminal),
@@ -182,7 +182,7 @@ pub fn print_dry_run(
             text.push_str(&format!(
                 "-- POST {endpoint}\n{}\n-- POST {endpoint}\n{};\n",
                 import_statement(&location, i, format, conn),
-                count_statement(i, &c.chunk)
+                extent_statement(i, &c.chunk)
             ));
         }
     }

@@ -6,7 +6,7 @@ use std::sync::mpsc::Sender;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::compare::Event;
+use super::compare::{query_extent, Event, Extent};
 use super::ledger::{ChunkKey, Entry, Ledger, Step};
 use super::slots::Slots;
 use super::{keep_first, lock, ChunkOutcome, ChunkStatus, CopyConfig, Nodes, Observer};
@@ -14,7 +14,7 @@ use super::{PlannedChunk, TablePlan};
 use crate::error::Error;
 use crate::remote::sql::{SqlError, SqlNode};
 use crate::tables::chunks::Chunk;
-use crate::tables::sql::{count_statement, export_chunk_statement, import_statement};
+use crate::tables::sql::{export_chunk_statement, extent_statement, import_statement};
 
 /// What the workers share.
 pub(super) struct Ctx<'a> {
@@ -28,7 +28,7 @@ pub(super) struct Ctx<'a> {
     pub run: u128,
     /// What each table still waits for, told to the comparison.
     pub tables: TableTally,
-    /// The statements running at once on the old node and on the new one.
+    /// The exports running at once on the old node, the imports and counts on the new one.
     pub slots: (Slots, Slots),
 }
 
@@ -38,6 +38,9 @@ pub(super) struct TableTally {
     exports_left: Vec<AtomicUsize>,
     chunks_left: Vec<AtomicUsize>,
     failed: Vec<AtomicBool>,
+    /// What the new node counted in the table's chunks in this run; `None` once a chunk was
+    /// not counted in this run.
+    counted: Mutex<Vec<Option<Extent>>>,
     events: Mutex<Option<Sender<Event>>>,
 }
 
@@ -53,12 +56,13 @@ impl TableTally {
             exports_left: left(),
             chunks_left: left(),
             failed: plan.iter().map(|_| AtomicBool::new(false)).collect(),
+            counted: Mutex::new(plan.iter().map(|_| Some(Extent::default())).collect()),
             events: Mutex::new(events),
         };
         // A table without chunks has nothing to wait for.
         for (t, _) in plan.iter().enumerate().filter(|(_, p)| p.chunks.is_empty()) {
             tally.tell(Event::Exported(t));
-            tally.tell(Event::Finished(t));
+            tally.tell(Event::Finished(t, None));
         }
         tally
     }
@@ -70,14 +74,23 @@ impl TableTally {
         }
     }
 
-    /// A chunk of table `t` is finished (`ok`: verified, or needs nothing).
-    fn finished(&self, t: usize, ok: bool) {
+    /// A chunk of table `t` is finished (`ok`: verified, or needs nothing), with what the new
+    /// node counted in it in this run (`None`: not counted in this run).
+    fn finished(&self, t: usize, ok: bool, counted: Option<Extent>) {
         if !ok {
             self.failed[t].store(true, Ordering::SeqCst);
         }
+        let sum = {
+            let mut all = lock(&self.counted);
+            match (&mut all[t], counted) {
+                (Some(sum), Some(c)) => sum.add(c),
+                (slot, _) => *slot = None,
+            }
+            all[t]
+        };
         let last = self.chunks_left[t].fetch_sub(1, Ordering::SeqCst) == 1;
         if last && !self.failed[t].load(Ordering::SeqCst) {
-            self.tell(Event::Finished(t));
+            self.tell(Event::Finished(t, sum));
         }
     }
 
@@ -202,6 +215,7 @@ pub(super) fn stopped(t: usize, planned: &PlannedChunk) -> ChunkOutcome {
         exported: None,
         imported: None,
         counted: None,
+        found: None,
         attempt: 0,
         status: ChunkStatus::Stopped,
         error: None,
@@ -222,7 +236,13 @@ pub(super) fn copy_chunk(
     if out.status.ok() && !exported {
         ctx.tables.exported(t);
     }
-    ctx.tables.finished(t, out.status.ok());
+    // An empty or expired chunk brought no row: it adds nothing to the new node's side.
+    let counted = match out.status {
+        ChunkStatus::Copied => out.found,
+        ChunkStatus::Empty | ChunkStatus::Expired => Some(Extent::default()),
+        _ => None,
+    };
+    ctx.tables.finished(t, out.status.ok(), counted);
     out
 }
 
@@ -444,21 +464,21 @@ fn verify<'n>(
     out: &mut ChunkOutcome,
 ) -> Flow<'n> {
     let info = &job.table.info;
-    let sql = count_statement(info, &job.chunk);
     let to = ctx.nodes.to;
     let answer = {
         let _slot = ctx.slots.1.take();
-        to.count(&info.tenant, &info.database, &sql)
+        query_extent(to, info, &job.chunk)
     };
-    match answer {
+    match answer.map(|found| (found, found.rows)) {
         // More rows than copied: the new node holds rows of its own in the range (written
         // there, not copied); fewer: rows were lost.
-        Ok(counted) if exported == imported && counted >= imported => {
+        Ok((found, counted)) if exported == imported && counted >= imported => {
             out.counted = Some(counted);
+            out.found = Some(found);
             ctx.record(&job.key, attempt, Step::Verified, &location, Some(counted));
             Flow::End(ChunkStatus::Copied)
         }
-        Ok(counted) => {
+        Ok((_, counted)) => {
             out.counted = Some(counted);
             let why = format!(
                 "table {}, chunk {}: exported {exported} rows from {}, imported {imported} \
@@ -478,7 +498,7 @@ fn verify<'n>(
         }
         Err(error) => Flow::Failed {
             node: to,
-            sql,
+            sql: extent_statement(info, &job.chunk),
             error,
             then: Next::Verify {
                 attempt,

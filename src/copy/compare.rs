@@ -1,6 +1,6 @@
 //! Every table compared on both nodes over the time range the copy took (during the copy: the
 //! old node's side once the table's chunks are exported, the new node's once they are
-//! verified; or on its own) —
+//! verified, from the chunks' own counts when all were counted in this run; or on its own) —
 //! the row count and the first and last time (with a time condition, so that 2.4 counts rows
 //! of the same series and time once) — and, when asked, each column's count, min and max over
 //! every chunk.
@@ -8,7 +8,8 @@
 use super::{Nodes, TablePlan};
 use crate::remote::sql::{SqlError, SqlNode};
 use crate::tables::chunks::Chunk;
-use crate::tables::sql::quote_ident;
+use crate::tables::sql::{extent_statement, quote_ident};
+use crate::tables::TableInfo;
 
 /// What one node holds of a table over a time range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -19,6 +20,19 @@ pub struct Extent {
     pub first: Option<i64>,
     /// The last time, in the database's unit.
     pub last: Option<i64>,
+}
+
+impl Extent {
+    /// Adds what the node holds over another, disjoint range.
+    pub fn add(&mut self, other: Extent) {
+        self.rows += other.rows;
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // `None` orders before every `Some`.
+        self.last = self.last.max(other.last);
+    }
 }
 
 /// How a table compares.
@@ -109,7 +123,10 @@ pub(super) enum Event {
     /// Every chunk of table `.0` is exported (or needs no export): the old node's side.
     Exported(usize),
     /// Every chunk of table `.0` is finished and verified: the new node's side, the verdict.
-    Finished(usize),
+    /// `.1`: what the new node counted in each chunk right after its import, when every chunk
+    /// was counted in this run (none came verified from an earlier run's ledger): then it is
+    /// the new node's side, with no second scan.
+    Finished(usize, Option<Extent>),
 }
 
 /// The comparing thread of a copy: the old node's side of a table as soon as all its chunks
@@ -127,13 +144,13 @@ pub(super) fn compare_as_copied(
         let side = |t: usize| copied_range(&plan[t]).map(|r| extent(nodes.from, &plan[t], &r));
         match event {
             Event::Exported(t) => old[t] = side(t),
-            Event::Finished(t) => {
+            Event::Finished(t, counted) => {
                 let Some(old) = old[t].take().or_else(|| side(t)) else {
                     out.push(skipped(t));
                     continue;
                 };
                 let range = copied_range(&plan[t]).unwrap_or(Chunk::ALL);
-                let new = extent(nodes.to, &plan[t], &range);
+                let new = counted.map_or_else(|| extent(nodes.to, &plan[t], &range), Ok);
                 out.push(judge(t, &plan[t], nodes, columns, (old, new)));
             }
         }
@@ -221,34 +238,36 @@ fn copied_range(p: &TablePlan) -> Option<Chunk> {
     })
 }
 
-/// `SELECT count(*), first, last FROM "t" WHERE …` on `node`.
+/// What `node` holds of table `info` over `range` ([`extent_statement`]).
+pub(super) fn query_extent(
+    node: &SqlNode,
+    info: &TableInfo,
+    range: &Chunk,
+) -> Result<Extent, SqlError> {
+    let sql = extent_statement(info, range);
+    let body = node.query_csv(&info.tenant, &info.database, &sql)?;
+    parse_extent(&body).map_err(SqlError::Body)
+}
+
+/// [`query_extent`], its error worded with the table, the node and the statement.
 fn extent(node: &SqlNode, p: &TablePlan, range: &Chunk) -> Result<Extent, String> {
-    let t = &p.info;
-    let sql = format!(
-        "SELECT count(*) AS n, CAST(min(time) AS BIGINT) AS first, \
-         CAST(max(time) AS BIGINT) AS last FROM {} WHERE {}",
-        quote_ident(&t.table),
-        range.predicate().unwrap_or_else(|| "true".into())
-    );
-    let body = node
-        .query_csv(&t.tenant, &t.database, &sql)
-        .map_err(|e| answer_error(node, p, &sql, &e))?;
-    let rows = csv_rows(&body).map_err(|e| format!("{}: {e}; statement: {sql}", node.url()))?;
+    query_extent(node, &p.info, range)
+        .map_err(|e| answer_error(node, p, &extent_statement(&p.info, range), &e))
+}
+
+/// The one row of an extent statement's CSV answer.
+fn parse_extent(body: &str) -> Result<Extent, String> {
+    let rows = csv_rows(body)?;
     let value = |r: &[String], i: usize| r.get(i).filter(|v| !v.is_empty()).cloned();
     let row = rows.get(1).map(Vec::as_slice).unwrap_or_default();
     let int = |i: usize| -> Result<Option<i64>, String> {
         value(row, i)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("{}: not a time: {v:?}", node.url()))
-            })
+            .map(|v| v.parse().map_err(|_| format!("not a time: {v:?}")))
             .transpose()
     };
     Ok(Extent {
         rows: match value(row, 0) {
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("{}: not a count: {v:?}", node.url()))?,
+            Some(v) => v.parse().map_err(|_| format!("not a count: {v:?}"))?,
             None => 0,
         },
         first: int(1)?,
@@ -380,6 +399,25 @@ fn csv_rows(body: &str) -> Result<Vec<Vec<String>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extents_of_disjoint_ranges_add_up() {
+        let mut sum = Extent::default();
+        let some = |rows, first, last| Extent {
+            rows,
+            first: Some(first),
+            last: Some(last),
+        };
+        for e in [
+            some(3, 20, 29),
+            Extent::default(),
+            some(2, 5, 9),
+            some(1, 40, 40),
+        ] {
+            sum.add(e);
+        }
+        assert_eq!(sum, some(6, 5, 40));
+    }
 
     #[test]
     fn csv_answers_are_split_with_quotes() {

@@ -60,10 +60,11 @@ pub struct CopyConfig {
     pub connection: Option<S3Connection>,
     /// Chunks in flight at once (at least 1).
     pub parallel: usize,
-    /// A chunk's statements running at once on each node (at least 1): exports on the old
-    /// one, imports and counts on the new one. With 1, chunk N+1 exports while chunk N
-    /// imports, and neither node runs two copy statements at once.
-    pub per_node: usize,
+    /// Exports running at once on the old node (at least 1; at most [`CopyConfig::parallel`]
+    /// matter): the old node is usually a production cluster still serving reads.
+    pub exports: usize,
+    /// Imports and counts running at once on the new node (at least 1).
+    pub imports: usize,
     /// Times a statement failing with a transient error (no answer, 5xx) is tried again
     /// (counted per step of a chunk).
     pub retries: u32,
@@ -156,6 +157,8 @@ pub struct ChunkOutcome {
     pub imported: Option<u64>,
     /// Rows the new node counted in the chunk's range.
     pub counted: Option<u64>,
+    /// What the new node holds in the chunk's range, counted in this run after the import.
+    pub found: Option<compare::Extent>,
     /// The last attempt's number.
     pub attempt: u32,
     /// What became of it.
@@ -212,8 +215,8 @@ pub fn copy_rows(
         observer,
         tables: chunk::TableTally::new(plan, config.compare.map(|_| events)),
         slots: (
-            slots::Slots::new(config.per_node),
-            slots::Slots::new(config.per_node),
+            slots::Slots::new(config.exports),
+            slots::Slots::new(config.imports),
         ),
     };
     let next = AtomicUsize::new(0);

@@ -212,6 +212,22 @@ pub fn count_statement(table: &TableInfo, chunk: &Chunk) -> String {
     sql
 }
 
+/// `SELECT count(*) AS n, CAST(min(time) AS BIGINT) AS first, CAST(max(time) AS BIGINT) AS
+/// last FROM "t" WHERE …` over `chunk`, always with a time condition (an open start becomes
+/// the earliest time), so that 2.4 counts rows of the same series and time once.
+pub fn extent_statement(table: &TableInfo, chunk: &Chunk) -> String {
+    let timed = Chunk {
+        start: Some(chunk.start.unwrap_or(i64::MIN + 1)),
+        end: chunk.end,
+    };
+    format!(
+        "SELECT count(*) AS n, CAST(min(time) AS BIGINT) AS first, \
+         CAST(max(time) AS BIGINT) AS last FROM {} WHERE {}",
+        quote_ident(&table.table),
+        timed.predicate().unwrap_or_default()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

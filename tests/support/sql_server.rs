@@ -20,8 +20,9 @@
 //!   time is in the range, none otherwise (and writes nothing, as CnosDB writes no file for an
 //!   empty result); `SELECT count(*) FROM <table> [WHERE …]` counts the same way, answering
 //!   `[{"COUNT(UInt8(1))":N}]` (or CSV).
-//! - The copy's comparison `SELECT count(*) AS n, CAST(min(time) …) AS first, … AS last FROM
-//!   <table> WHERE …` answers the same count, and `row_time` as first and last (CSV).
+//! - The copy's chunk counts and comparison `SELECT count(*) AS n, CAST(min(time) …) AS first,
+//!   … AS last FROM <table> WHERE …` answer the same count, and `row_time` as first and last
+//!   (CSV).
 //! - `DESCRIBE TABLE <table>` answers two columns (see [`NodeConfig::field_types`]), JSON.
 //! - [`Fault`]s a real server shows only by accident: an error status, a slow answer; each for
 //!   the first N statements containing a text.
@@ -540,10 +541,12 @@ pub fn runless(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('-') {
+        // After the attempt's digits (not a minus sign, as in `time >= -9223372036854775807`).
+        let after_digit = at > 0 && rest.as_bytes()[at - 1].is_ascii_digit();
         let (before, after) = rest.split_at(at + 1);
         out.push_str(before);
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        if digits >= 15 {
+        if digits >= 15 && after_digit {
             out.push_str("RUN");
             rest = &after[digits..];
         } else {
