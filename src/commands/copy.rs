@@ -20,7 +20,7 @@ use cnosdb_migrate::copy::{copy_rows, CopyConfig, CopyOutcome, Nodes, TablePlan}
 use cnosdb_migrate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE};
 use cnosdb_migrate::output::{is_stdout, Output};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
-use cnosdb_migrate::tables::sql::CopyDir;
+use cnosdb_migrate::tables::sql::{CopyDir, FileFormat};
 use cnosdb_migrate::tables::time::{format_timestamp, parse_timestamp};
 
 /// Arguments of `copy`.
@@ -190,7 +190,29 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         Some(path) => Some(Ledger::open(path, to.url())?),
         None => None,
     };
-    let config = CopyConfig {
+    let config = copy_config(&args, &dir, format);
+    let watch = Watch::new(
+        chunked.iter().map(|t| t.chunks.len()).sum(),
+        args.quiet,
+        args.progress_lines,
+    );
+    let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
+    watch.finish();
+    let stopped_early = config.stop.load(Ordering::SeqCst);
+    let definitions_only = tables.definitions_only.len();
+    conclude(
+        &args,
+        &chunked,
+        &outcome,
+        stopped_early,
+        definitions_only,
+        ledger.as_mut(),
+    )
+}
+
+/// How the copy runs, from the arguments.
+fn copy_config(args: &CopyArgs, dir: &CopyDir, format: FileFormat) -> CopyConfig {
+    CopyConfig {
         format,
         connection: dir.connection().cloned(),
         parallel: usize::from(args.parallel),
@@ -204,15 +226,19 @@ pub fn run(args: CopyArgs) -> Result<u8> {
             VerifyLevel::None => None,
             level => Some(level == VerifyLevel::Content),
         },
-    };
-    let watch = Watch::new(
-        chunked.iter().map(|t| t.chunks.len()).sum(),
-        args.quiet,
-        args.progress_lines,
-    );
-    let outcome = copy_rows(&chunked, &config, nodes, ledger.as_mut(), &watch)?;
-    watch.finish();
-    let stopped_early = config.stop.load(Ordering::SeqCst);
+    }
+}
+
+/// After the chunks: the summary, the report, the comparison's verdicts, the pass in the
+/// ledger, and the exit code.
+fn conclude(
+    args: &CopyArgs,
+    chunked: &[TablePlan],
+    outcome: &CopyOutcome,
+    stopped_early: bool,
+    definitions_only: usize,
+    ledger: Option<&mut Ledger>,
+) -> Result<u8> {
     let failed = outcome.chunks.iter().filter(|o| !o.status.ok()).count();
     // A table is compared once its every chunk is verified; after a failure or a stop the
     // copy is unfinished, and so is the comparison.
@@ -222,16 +248,16 @@ pub fn run(args: CopyArgs) -> Result<u8> {
     };
     let report_to_stdout = args.report.as_deref().is_some_and(|p| is_stdout(Some(p)));
     if !report_to_stdout {
-        print_summary(&chunked, &outcome, tables.definitions_only.len())?;
+        print_summary(chunked, outcome, definitions_only)?;
         if !compared.is_empty() {
-            say!("{}", comparison_totals(&chunked, &compared).trim_end());
+            say!("{}", comparison_totals(chunked, &compared).trim_end());
         }
     }
     if let Some(path) = &args.report {
-        write_report(path, &chunked, &outcome, &compared)?;
+        write_report(path, chunked, outcome, &compared)?;
     }
     if stopped_early {
-        return Ok(stopped(&outcome, args.state.is_some()));
+        return Ok(stopped(outcome, args.state.is_some()));
     }
     let differ = compared.iter().filter(|c| !c.verdict.ok()).count();
     if differ > 0 {
@@ -259,8 +285,8 @@ pub fn run(args: CopyArgs) -> Result<u8> {
         );
         return Ok(EXIT_REMOTE);
     }
-    if let Some(ledger) = ledger.as_mut() {
-        record_pass(ledger, &chunked, args.since)?;
+    if let Some(ledger) = ledger {
+        record_pass(ledger, chunked, args.since)?;
     }
     Ok(EXIT_OK)
 }

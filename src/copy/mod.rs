@@ -10,6 +10,8 @@ pub mod ledger;
 pub mod plan;
 pub mod schema;
 mod slots;
+mod steps;
+mod tally;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -205,7 +207,7 @@ pub fn copy_rows(
         .collect();
     let run = run_token();
     let (events, received) = std::sync::mpsc::channel();
-    let ctx = chunk::Ctx {
+    let ctx = steps::Ctx {
         run,
         nodes,
         config,
@@ -213,7 +215,7 @@ pub fn copy_rows(
         ledger_error: Mutex::new(None),
         failed_tables: Mutex::new(vec![false; plan.len()]),
         observer,
-        tables: chunk::TableTally::new(plan, config.compare.map(|_| events)),
+        tables: tally::TableTally::new(plan, config.compare.map(|_| events)),
         slots: (
             slots::Slots::new(config.exports),
             slots::Slots::new(config.imports),

@@ -242,37 +242,21 @@ fn is_own(key: &str) -> bool {
 mod tests {
     use super::*;
 
+    const SENT: &str =
+        "/c/tenants/t: {\"id\":340282366920938463463374607431768211455,\"name\":\"t\"}\n\
+         /c/tenants/t/dbs/d: {\"a\":1}\n\
+         /c/users/u: {\"x\":1}\n";
+    const HELD: &str = "/c/tenants/cnosdb: {}\n\
+         /c/tenants/t: { \"name\" : \"t\", \"id\" : 340282366920938463463374607431768211455 }\n\
+         /c/tenants/t/dbs/d: {\"a\":2}\n\
+         /c/tenants/t/dbs/d/buckets/1: {}\n\
+         /c/tenants/x: {}\n\
+         /data_version: 7\n";
+
     #[test]
     fn compares_by_meaning_and_sorts_what_was_not_sent() {
-        let sent =
-            "/c/tenants/t: {\"id\":340282366920938463463374607431768211455,\"name\":\"t\"}\n\
-                    /c/tenants/t/dbs/d: {\"a\":1}\n\
-                    /c/users/u: {\"x\":1}\n";
-        let held = "/c/tenants/cnosdb: {}\n\
-                    /c/tenants/t: { \"name\" : \"t\", \"id\" : 340282366920938463463374607431768211455 }\n\
-                    /c/tenants/t/dbs/d: {\"a\":2}\n\
-                    /c/tenants/t/dbs/d/buckets/1: {}\n\
-                    /c/tenants/x: {}\n\
-                    /data_version: 7\n";
-        let c = compare(sent.as_bytes(), held.as_bytes()).unwrap();
+        let c = compare(SENT.as_bytes(), HELD.as_bytes()).unwrap();
         assert_eq!((c.sent, c.matched), (3, 1));
-        let twice = format!("{sent}/c/users/u: {{\"x\":2}}\n/c/tenants/t/schemas/a/b: {{}}\n/other/tenants/t: {{}}\n");
-        let held = format!("{held}/c/data_nodes/1: {{}}\n/c/users/u: {{\"x\":2}}\n");
-        let d = compare(twice.as_bytes(), held.as_bytes()).unwrap();
-        let found: Vec<_> = d.differences.iter().map(|d| (d.line, d.verdict)).collect();
-        assert_eq!(
-            found,
-            [
-                (2, Verdict::Changed),
-                (3, Verdict::Changed),
-                (5, Verdict::NotListed),
-                (5, Verdict::Missing),
-                (6, Verdict::NotListed),
-                (6, Verdict::Missing)
-            ],
-            "{:?}",
-            d.differences
-        );
         let found: Vec<_> = c
             .differences
             .iter()
@@ -294,6 +278,27 @@ mod tests {
             ]
         );
         assert_eq!(c.extra, ["/c/tenants/x"]);
+    }
+
+    #[test]
+    fn each_line_of_a_key_sent_twice_is_compared_and_stray_keys_are_missing() {
+        let twice = format!("{SENT}/c/users/u: {{\"x\":2}}\n/c/tenants/t/schemas/a/b: {{}}\n/other/tenants/t: {{}}\n");
+        let held = format!("{HELD}/c/data_nodes/1: {{}}\n/c/users/u: {{\"x\":2}}\n");
+        let d = compare(twice.as_bytes(), held.as_bytes()).unwrap();
+        let found: Vec<_> = d.differences.iter().map(|d| (d.line, d.verdict)).collect();
+        assert_eq!(
+            found,
+            [
+                (2, Verdict::Changed),
+                (3, Verdict::Changed),
+                (5, Verdict::NotListed),
+                (5, Verdict::Missing),
+                (6, Verdict::NotListed),
+                (6, Verdict::Missing)
+            ],
+            "{:?}",
+            d.differences
+        );
     }
 
     #[test]

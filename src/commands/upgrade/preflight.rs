@@ -72,32 +72,39 @@ pub fn preflight_remote(args: &UpgradeArgs, work: &Workdir) -> Vec<String> {
             problems.extend(room(local, &work.path("old.txt"), &nodes[0].1));
         }
     }
-    let file = work.path("restore.txt");
-    if file.is_file() {
-        let mut dry = vec!["restore", "--dry-run", &args.to];
-        let f = file.to_string_lossy().into_owned();
-        dry.push(&f);
-        if args.merge || work.restore_attempted() {
-            dry.push("--merge");
-        }
-        match work.run_logged("preflight-restore", &dry) {
-            // What the new cluster's own records say it runs (restore reads its /dump).
-            Ok(()) => {
-                let log =
-                    fs::read_to_string(work.path("preflight-restore.log")).unwrap_or_default();
-                if let Some(line) = log.lines().find(|l| l.contains(" runs CnosDB ")) {
-                    say!(
-                        "{:<10} {} (told from the shapes of its meta records: every release \
-                         they fit is named)",
-                        "new",
-                        line.trim_start_matches("cnosdb-migrate: ")
-                    );
-                }
-            }
-            Err(why) => problems.push(format!("restore --dry-run: {why}")),
-        }
-    }
+    problems.extend(preflight_restore(args, work));
     problems
+}
+
+/// `restore --dry-run` of the restore-ready file, when there is one: what the new cluster's own
+/// records say it runs, or why the restore would be refused.
+fn preflight_restore(args: &UpgradeArgs, work: &Workdir) -> Option<String> {
+    let file = work.path("restore.txt");
+    if !file.is_file() {
+        return None;
+    }
+    let mut dry = vec!["restore", "--dry-run", &args.to];
+    let f = file.to_string_lossy().into_owned();
+    dry.push(&f);
+    if args.merge || work.restore_attempted() {
+        dry.push("--merge");
+    }
+    match work.run_logged("preflight-restore", &dry) {
+        // What the new cluster's own records say it runs (restore reads its /dump).
+        Ok(()) => {
+            let log = fs::read_to_string(work.path("preflight-restore.log")).unwrap_or_default();
+            if let Some(line) = log.lines().find(|l| l.contains(" runs CnosDB ")) {
+                say!(
+                    "{:<10} {} (told from the shapes of its meta records: every release \
+                     they fit is named)",
+                    "new",
+                    line.trim_start_matches("cnosdb-migrate: ")
+                );
+            }
+            None
+        }
+        Err(why) => Some(format!("restore --dry-run: {why}")),
+    }
 }
 
 /// The release the data node at `url` says it runs, once `user` could run a statement there,
