@@ -8,7 +8,8 @@
 use super::{Nodes, TablePlan};
 use crate::remote::sql::{SqlError, SqlNode};
 use crate::tables::chunks::Chunk;
-use crate::tables::sql::{extent_statement, quote_ident};
+use crate::tables::quote::quote_ident;
+use crate::tables::sql::extent_statement;
 use crate::tables::TableInfo;
 
 /// What one node holds of a table over a time range.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Nodes, TablePlan};
 use crate::remote::sql::{SqlError, SqlNode};
-use crate::tables::sql::quote_ident;
+use crate::tables::quote::quote_ident;
 use crate::tables::TableInfo;
 
 /// A `DESCRIBE TABLE` that failed for another reason than a missing table.

@@ -5,6 +5,7 @@
 //! connection to an object store.
 
 pub mod chunks;
+pub mod quote;
 pub mod s3;
 pub mod sql;
 pub mod time;

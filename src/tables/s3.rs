@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::sql::quote_literal;
+use super::quote::quote_literal;
 
 /// What every secret is shown as.
 pub const MASK: &str = "***";

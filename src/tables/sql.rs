@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::chunks::Chunk;
+use super::quote::{quote_ident, quote_literal};
 use super::s3::{parse_s3_url, S3Connection};
 use super::TableInfo;
 
@@ -28,16 +29,6 @@ impl FileFormat {
             FileFormat::Json => "FILE_FORMAT = (TYPE = 'JSON')",
         }
     }
-}
-
-/// A SQL identifier: double quotes, an embedded `"` doubled.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A SQL string literal: single quotes, an embedded `'` doubled.
-pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// The staging location under which each table gets `<tenant>/<db>/<table>`: a `file://`
@@ -244,12 +235,6 @@ mod tests {
             system: false,
             line: 1,
         }
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote_ident(r#"a "b""#), r#""a ""b""""#);
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::{Difference, Verdict};
 use crate::dump::{DumpReader, Key, KeyKind};
 use crate::error::Result;
 use crate::json::{self, Raw};
+use crate::tables::quote::quote_ident;
 
 /// A table the SQL API must list, with its column names (TSKV tables).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,11 +181,6 @@ fn range_of(tenant: &str) -> std::ops::Range<(String, String)> {
     let mut next = tenant.to_string();
     next.push('\0');
     (tenant.to_string(), String::new())..(next, String::new())
-}
-
-/// `name` as a double-quoted SQL identifier.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The first field of every row of a CSV answer (the header line skipped).

@@ -9,9 +9,10 @@ use std::time::Duration;
 use super::workdir::Workdir;
 use super::{from_sql, to_sql, UpgradeArgs};
 use cnosdb_migrate::remote::sql::{Credentials, SqlNode};
+use cnosdb_migrate::tables::quote::quote_ident;
 use cnosdb_migrate::tables::read_tables;
 use cnosdb_migrate::tables::s3::S3Connection;
-use cnosdb_migrate::tables::sql::{quote_ident, CopyDir};
+use cnosdb_migrate::tables::sql::CopyDir;
 
 /// What the pre-flight asks the clusters, besides the steps it runs: the credentials on both
 /// sides, and the new cluster as `restore --dry-run` sees it (release, freshness, the check).
