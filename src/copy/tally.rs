@@ -21,7 +21,7 @@ pub(super) struct TableTally {
 
 impl TableTally {
     /// The tally of `plan`, telling `events` (none: nobody listens).
-    pub fn new(plan: &[TablePlan], events: Option<Sender<Event>>) -> TableTally {
+    pub(super) fn new(plan: &[TablePlan], events: Option<Sender<Event>>) -> TableTally {
         let left = || {
             plan.iter()
                 .map(|t| AtomicUsize::new(t.chunks.len()))
@@ -77,7 +77,7 @@ impl TableTally {
     }
 
     /// No more events.
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         lock(&self.events).take();
     }
 }
